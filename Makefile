@@ -1,0 +1,126 @@
+# qegate build. Native pieces live in the git-ignored .cache/ (see
+# deploy/setup/*.sh and docs/ARCHITECTURE.md); every Go command here links
+# against them through CGO_LDFLAGS.
+#
+#   make native   libtokenizers.a, libonnxruntime.so, Kafka jars, kcat
+#   make build    bin/qegate with the ORT and default model paths baked in
+#   make test     native + venv, lint, go test -race (with integration), pytest
+#   make env      prints the exports to run go test by hand:  eval "$$(make -s env)"
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO        ?= go
+MODULE    := github.com/qegate/qegate
+CACHE     := $(CURDIR)/.cache
+NATIVE_LIB := $(CACHE)/native/lib
+ORT_LIB   := $(NATIVE_LIB)/libonnxruntime.so
+MODEL_DIR := $(CURDIR)/models/default
+BIN       := $(CURDIR)/bin/qegate
+TOOLS_BIN := $(CACHE)/bin
+VENV      := $(CURDIR)/train/.venv
+VENV_PY   := $(VENV)/bin/python
+
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
+
+# Build tags for vet, staticcheck and go test: `integration` suites need the
+# real Kafka broker of internal/kafkatest (and kcat).
+TEST_TAGS ?= integration
+GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
+PYTEST_FLAGS ?= -q
+
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+LDFLAGS := -X $(MODULE)/internal/native.ortLibrary=$(ORT_LIB) \
+	-X $(MODULE)/internal/native.defaultModelDir=$(MODEL_DIR) \
+	-X main.version=$(VERSION)
+
+export CGO_ENABLED := 1
+export CGO_LDFLAGS := -L$(NATIVE_LIB)
+# Test binaries get the ORT path baked in too, so a test that changes its
+# working directory still finds the library (GOFLAGS values cannot hold
+# spaces, hence a single -X; the model dir falls back to the repo's models/).
+TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
+export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.PHONY: all native build demo bench venv model test test-go test-py lint vet staticcheck fmt-check env clean
+
+all: build
+
+## native: install every native piece into .cache/ (idempotent, quick when done)
+native:
+	@bash deploy/setup/all.sh
+
+## build: bin/qegate
+build: native
+	@mkdir -p $(dir $(BIN))
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/qegate
+
+## demo: run the end-to-end demo
+demo: build
+	$(BIN) demo $(DEMO_ARGS)
+
+## bench: scoring throughput/latency benchmark
+bench: build
+	$(BIN) bench $(BENCH_ARGS)
+
+## venv: train/.venv from train/requirements.txt (machine-level, re-made when requirements change)
+venv:
+	@bash deploy/setup/venv.sh
+
+## model: rebuild the shipped default model with the Python recipe
+model: venv
+	$(VENV_PY) -m qegate_train build-default $(MODEL_ARGS)
+
+$(STATICCHECK):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@mv $(TOOLS_BIN)/staticcheck $@
+
+staticcheck: native $(STATICCHECK)
+	$(STATICCHECK) -tags '$(TEST_TAGS)' ./...
+
+vet: native
+	$(GO) vet -tags '$(TEST_TAGS)' ./...
+
+fmt-check:
+	@files="$$(git ls-files -co --exclude-standard '*.go')"; \
+	out="$$( [[ -z "$$files" ]] || gofmt -l $$files )"; \
+	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## lint: gofmt, go vet, staticcheck (all with the test tags)
+lint: fmt-check vet staticcheck
+
+test-go: native
+	GOFLAGS='$(TEST_GOFLAGS)' $(GO) test $(GO_TEST_FLAGS) -tags '$(TEST_TAGS)' ./...
+
+test-py: venv
+	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests
+
+## test: everything CI runs; every stage runs, the exit status reports any failure
+test: native venv
+	@failed=""; \
+	for stage in lint test-go test-py; do \
+		echo "=== make $$stage"; \
+		$(MAKE) --no-print-directory $$stage || failed="$$failed $$stage"; \
+	done; \
+	if [[ -n "$$failed" ]]; then echo "=== FAILED:$$failed"; exit 1; fi; \
+	echo "=== make test: all stages passed"
+
+## env: shell exports for running go commands by hand
+env:
+	@echo 'export CGO_ENABLED=1'
+	@echo 'export CGO_LDFLAGS=-L$(NATIVE_LIB)'
+	@echo "export GOFLAGS='$(TEST_GOFLAGS)'"
+
+## clean: remove build outputs (keeps .cache/ and the venv; `make distclean` drops those too)
+clean:
+	rm -rf $(CURDIR)/bin
+	$(GO) clean -testcache
+
+.PHONY: distclean
+distclean: clean
+	rm -rf $(CACHE)
+	@if [[ -L $(VENV) ]]; then rm -f $(VENV); fi

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/qegate/qegate/internal/native"
+)
+
+// tinyModel is the random-weight test model of the scorer package.
+const tinyModel = "../../scorer/testdata/tiny"
+
+func needScorer(t *testing.T) {
+	t.Helper()
+	if native.ORTLibrary() == "" {
+		t.Skip("libonnxruntime.so not found (make native)")
+	}
+	if _, err := os.Stat(filepath.Join(tinyModel, "model.onnx")); err != nil {
+		t.Skip("tiny model missing")
+	}
+}
+
+func runCmd(t *testing.T, cmd *cobra.Command, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	cmd.SetArgs(args)
+	cmd.SetOut(&o)
+	cmd.SetErr(&e)
+	err = cmd.ExecuteContext(context.Background())
+	return o.String(), e.String(), err
+}
+
+// writeData writes a small synthetic MLQE-PE style dev set: two pairs, quotes in
+// the text, and two bad rows.
+func writeData(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	hdr := "index\toriginal\ttranslation\tscores\tmean\tz_scores\tz_mean\tmodel_scores\n"
+	for _, lp := range []string{"en-de", "si-en"} {
+		var b strings.Builder
+		b.WriteString(hdr)
+		for i := range 40 {
+			fmt.Fprintf(&b, "%d\tThe \"%d\" cats sat on mat number %d.\tDie %d Katzen sassen auf \"Matte\" %d.\t[]\t%d\t[]\t%.2f\t0\n",
+				i, i, i*7, i, i%9, (i*37)%101, float64((i*13)%17)/5-1.6)
+		}
+		if lp == "si-en" {
+			b.WriteString("40\tonly\tthree\n")
+			b.WriteString("41\tx\ty\t[]\tgood\t[]\t0.1\t0\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, lp+".tsv"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestEvalCommandJSON(t *testing.T) {
+	needScorer(t)
+	data := writeData(t)
+	plots := filepath.Join(t.TempDir(), "plots")
+	out, errOut, err := runCmd(t, newEvalCmd(), "--data", data, "--model", tinyModel, "--json", "--plot", plots, "--batch", "8")
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, errOut)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	pairs := rep["pairs"].(map[string]any)
+	if len(pairs) != 2 || pairs["en-de"].(map[string]any)["n"] != 40.0 {
+		t.Errorf("pairs = %v", pairs)
+	}
+	if rep["skipped_rows"] != 2.0 || len(rep["bad_rows"].([]any)) != 2 {
+		t.Errorf("skipped %v bad %v", rep["skipped_rows"], rep["bad_rows"])
+	}
+	for _, want := range []string{"si-en.tsv:42: 3 columns, header has 8", `si-en.tsv:43: mean "good" is not a number`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	m := rep["model"].(map[string]any)
+	if m["correlation_output"] != "z" || m["at51_output"] != "da51" || m["at70_output"] != "da70" {
+		t.Errorf("model = %v", m)
+	}
+	if thr := pairs["en-de"].(map[string]any)["at51"].(map[string]any)["threshold"]; thr != 0.6 {
+		t.Errorf("en-de at51 threshold %v, want 0.6 from model.json", thr)
+	}
+	if r, _ := rep["pairs_per_s"].(float64); r <= 0 {
+		t.Errorf("pairs_per_s = %v", rep["pairs_per_s"])
+	}
+	files, _ := filepath.Glob(filepath.Join(plots, "*.png"))
+	if len(files) != 4 {
+		t.Errorf("plots = %v", files)
+	}
+
+	// The text form prints the same pairs and the average.
+	out, _, err = runCmd(t, newEvalCmd(), "--data", data, "--model", tinyModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"en-de", "si-en", "avg", "pearson"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEvalCommandErrors(t *testing.T) {
+	needScorer(t)
+	if _, _, err := runCmd(t, newEvalCmd(), "--model", tinyModel); err == nil {
+		t.Error("missing --data: no error")
+	}
+	if _, _, err := runCmd(t, newEvalCmd(), "--data", filepath.Join(t.TempDir(), "nope.tsv"), "--model", tinyModel); err == nil {
+		t.Error("missing file: no error")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "en-de.tsv")
+	_ = os.WriteFile(p, []byte("original\ttranslation\tmean\n\tx\t50\n"), 0o644)
+	if _, _, err := runCmd(t, newEvalCmd(), "--data", p, "--model", tinyModel); err == nil || !strings.Contains(err.Error(), "no usable rows") {
+		t.Errorf("only bad rows: err = %v", err)
+	}
+}
+
+func TestCalibrateCommand(t *testing.T) {
+	needScorer(t)
+	data := writeData(t)
+	model := t.TempDir()
+	for _, f := range []string{"model.json", "model.onnx", "tokenizer.json"} {
+		b, err := os.ReadFile(filepath.Join(tinyModel, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(model, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, err := runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "max-f1", "--output", "da70", "--write")
+	if err != nil {
+		t.Fatalf("calibrate: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, "<- chosen") || !strings.Contains(out, "gold DA >= 70") {
+		t.Errorf("output:\n%s", out)
+	}
+	b, _ := os.ReadFile(filepath.Join(model, "model.json"))
+	var m struct {
+		Outputs []struct {
+			Name       string
+			Thresholds map[string]float32
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range m.Outputs {
+		switch o.Name {
+		case "da70":
+			if len(o.Thresholds) != 2 {
+				t.Errorf("da70 thresholds = %v", o.Thresholds)
+			}
+		case "da51":
+			if o.Thresholds["en-de"] != 0.6 || o.Thresholds["si-en"] != 0.4 {
+				t.Errorf("da51 thresholds changed: %v", o.Thresholds)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(model, "model.json.bak")); err != nil {
+		t.Error(err)
+	}
+	if _, _, err := runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "recall=0.9"); err == nil {
+		t.Error("bad goal: no error")
+	}
+	if _, _, err := runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "max-f1", "--output", "nope"); err == nil {
+		t.Error("unknown output: no error")
+	}
+	out, _, err = runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "precision=0.99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "dry run") {
+		t.Errorf("no dry-run note:\n%s", out)
+	}
+}

@@ -1,0 +1,198 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Fields names the JSON fields of an input message. Zero values mean the
+// defaults of the message contract: id, src, mt, src_lang, tgt_lang.
+type Fields struct {
+	ID      string `mapstructure:"id"`
+	Src     string `mapstructure:"src"`
+	MT      string `mapstructure:"mt"`
+	SrcLang string `mapstructure:"src_lang"`
+	TgtLang string `mapstructure:"tgt_lang"`
+}
+
+func (f Fields) withDefaults() Fields {
+	def := func(v, d string) string {
+		if v == "" {
+			return d
+		}
+		return v
+	}
+	return Fields{
+		ID: def(f.ID, "id"), Src: def(f.Src, "src"), MT: def(f.MT, "mt"),
+		SrcLang: def(f.SrcLang, "src_lang"), TgtLang: def(f.TgtLang, "tgt_lang"),
+	}
+}
+
+// DecoderConfig configures input validation.
+type DecoderConfig struct {
+	// Fields names the JSON fields; zero values use the contract's names.
+	Fields Fields
+	// MaxBytes rejects larger values before parsing. Zero means 1 MiB.
+	MaxBytes int
+	// LangPairs, when non-empty, is the allow-list of "src-tgt" pairs;
+	// others are dead-lettered. Empty accepts any well-formed code.
+	LangPairs []string
+}
+
+// Decoder validates and decodes input values into translation pairs.
+type Decoder struct {
+	f        Fields
+	maxBytes int
+	allowed  map[string]bool
+}
+
+// langCode accepts ISO 639 codes with optional script/region subtags
+// (en, pt-BR, zh_Hant); anything else would also be unsafe in a topic name.
+var langCode = regexp.MustCompile(`^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$`)
+
+// NewDecoder returns a decoder for cfg.
+func NewDecoder(cfg DecoderConfig) *Decoder {
+	d := &Decoder{f: cfg.Fields.withDefaults(), maxBytes: cfg.MaxBytes}
+	if d.maxBytes <= 0 {
+		d.maxBytes = 1 << 20
+	}
+	if len(cfg.LangPairs) > 0 {
+		d.allowed = map[string]bool{}
+		for _, lp := range cfg.LangPairs {
+			d.allowed[strings.ToLower(lp)] = true
+		}
+	}
+	return d
+}
+
+// Decode fills it.Pair, it.ID and it.hasQE from it.Value, or sets it.Err to
+// an *InputError saying why the value is unusable. It never panics.
+func (d *Decoder) Decode(it *Item) {
+	it.Err = d.decode(it)
+}
+
+func (d *Decoder) decode(it *Item) error {
+	v := it.Value
+	if len(v) > d.maxBytes {
+		return &InputError{fmt.Sprintf("message too large: %d bytes > limit %d", len(v), d.maxBytes)}
+	}
+	if len(bytes.TrimSpace(v)) == 0 {
+		return &InputError{"empty message"}
+	}
+	if !utf8.Valid(v) {
+		return &InputError{"invalid UTF-8 in message"}
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(v, &obj); err != nil {
+		return &InputError{"not a JSON object: " + shortErr(err)}
+	}
+	if obj == nil {
+		return &InputError{"not a JSON object: null"}
+	}
+	src, err := stringField(obj, d.f.Src, true)
+	if err != nil {
+		return err
+	}
+	mt, err := stringField(obj, d.f.MT, true)
+	if err != nil {
+		return err
+	}
+	sl, err := langField(obj, d.f.SrcLang)
+	if err != nil {
+		return err
+	}
+	tl, err := langField(obj, d.f.TgtLang)
+	if err != nil {
+		return err
+	}
+	lp := sl + "-" + tl
+	if d.allowed != nil && !d.allowed[lp] {
+		return &InputError{fmt.Sprintf("unsupported language pair %q", lp)}
+	}
+	if raw, ok := obj[d.f.ID]; ok {
+		it.ID = idText(raw)
+	}
+	_, it.hasQE = obj["qe"]
+	it.Pair.Src, it.Pair.MT, it.Pair.SrcLang, it.Pair.TgtLang = src, mt, sl, tl
+	return nil
+}
+
+func stringField(obj map[string]json.RawMessage, name string, required bool) (string, error) {
+	raw, ok := obj[name]
+	if !ok {
+		if required {
+			return "", &InputError{fmt.Sprintf("missing field %q", name)}
+		}
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", &InputError{fmt.Sprintf("field %q: want a string, got %s", name, jsonKind(raw))}
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", &InputError{fmt.Sprintf("empty field %q", name)}
+	}
+	if strings.ContainsRune(s, utf8.RuneError) && strings.Contains(string(raw), `\u`) {
+		// JSON escapes can smuggle lone surrogates, which decode to U+FFFD;
+		// the text is then not what the producer meant to send.
+		if bytes.Contains(raw, []byte(`\ud`)) || bytes.Contains(raw, []byte(`\uD`)) {
+			return "", &InputError{fmt.Sprintf("field %q: invalid UTF-16 escape", name)}
+		}
+	}
+	return s, nil
+}
+
+func langField(obj map[string]json.RawMessage, name string) (string, error) {
+	s, err := stringField(obj, name, true)
+	if err != nil {
+		return "", err
+	}
+	if !langCode.MatchString(s) {
+		return "", &InputError{fmt.Sprintf("field %q: invalid language code %q", name, truncate(s, 32))}
+	}
+	return strings.ToLower(strings.ReplaceAll(s, "_", "-")), nil
+}
+
+func idText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(bytes.TrimSpace(raw))
+}
+
+func jsonKind(raw json.RawMessage) string {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+func shortErr(err error) string { return truncate(err.Error(), 120) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so the reason itself stays valid UTF-8.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,374 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/sink"
+)
+
+// Scorer labels translation pairs; *scorer.Scorer implements it.
+type Scorer interface {
+	Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error)
+}
+
+// Sink is where routed records go. Write returns nil only once every record
+// is durable; on error it may return sink.WriteErrors to say which failed.
+type Sink interface {
+	Write(ctx context.Context, recs []sink.Record) error
+	Close() error
+}
+
+// EngineConfig sizes the batching and worker stages.
+type EngineConfig struct {
+	// BatchSize is the most pairs per scorer call. Zero means 32.
+	BatchSize int `mapstructure:"batch_size"`
+	// BatchWait is how long a partial batch waits for more pairs. Zero
+	// means 10ms: long enough to fill batches under load, short enough to
+	// keep batch-1 latency low when idle.
+	BatchWait time.Duration `mapstructure:"batch_wait"`
+	// Workers is how many batches are scored and written concurrently.
+	// Zero means 2 (one scoring while another writes).
+	Workers int `mapstructure:"workers"`
+	// RetryBackoff is the first wait after a failed sink write; it doubles
+	// up to 5s. Zero means 100ms.
+	RetryBackoff time.Duration `mapstructure:"retry_backoff"`
+}
+
+func (c EngineConfig) withDefaults() EngineConfig {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 32
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = 10 * time.Millisecond
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 100 * time.Millisecond
+	}
+	return c
+}
+
+// Engine scores items in micro-batches and writes each to its route.
+type Engine struct {
+	cfg     EngineConfig
+	scorer  Scorer
+	router  *Router
+	sink    Sink
+	log     *slog.Logger
+	metrics *Metrics
+	stats   *Stats
+}
+
+// NewEngine wires an engine. metrics and log may be nil.
+func NewEngine(cfg EngineConfig, sc Scorer, r *Router, s Sink, m *Metrics, log *slog.Logger) *Engine {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{cfg: cfg.withDefaults(), scorer: sc, router: r, sink: s, metrics: m, log: log, stats: NewStats()}
+}
+
+// Stats returns the engine's routing counters.
+func (e *Engine) Stats() *Stats { return e.stats }
+
+// Run consumes in until it is closed and every item is written, or until
+// ctx is cancelled (the hard stop: unwritten items stay unacked, so they
+// are redelivered). It never abandons an in-flight scorer call.
+func (e *Engine) Run(ctx context.Context, in <-chan *Item) {
+	batches := make(chan []*Item, e.cfg.Workers)
+	var wg sync.WaitGroup
+	for i := 0; i < e.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				e.process(ctx, b)
+			}
+		}()
+	}
+	e.batch(ctx, in, batches)
+	close(batches)
+	wg.Wait()
+}
+
+// batch groups items by size or deadline, whichever comes first.
+func (e *Engine) batch(ctx context.Context, in <-chan *Item, out chan<- []*Item) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var cur []*Item
+	flush := func() bool {
+		if len(cur) == 0 {
+			return true
+		}
+		select {
+		case out <- cur:
+			cur = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case it, ok := <-in:
+			if !ok {
+				timer.Stop()
+				flush()
+				return
+			}
+			if len(cur) == 0 {
+				cur = make([]*Item, 0, e.cfg.BatchSize)
+				timer.Reset(e.cfg.BatchWait)
+			}
+			cur = append(cur, it)
+			if len(cur) >= e.cfg.BatchSize {
+				timer.Stop()
+				if !flush() {
+					return
+				}
+			}
+		case <-timer.C:
+			if !flush() {
+				return
+			}
+		}
+	}
+}
+
+// routed pairs a record with the item it came from.
+type routed struct {
+	it    *Item
+	route Route
+	rec   sink.Record
+}
+
+func (e *Engine) process(ctx context.Context, batch []*Item) {
+	live := batch[:0:0]
+	for _, it := range batch {
+		if it.Alive() {
+			live = append(live, it)
+		} else {
+			e.metrics.Abandoned.Inc()
+			e.stats.abandon()
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	outs, ok := e.score(ctx, live)
+	if !ok {
+		return
+	}
+	start := time.Now()
+	if !e.write(ctx, outs) {
+		return
+	}
+	e.metrics.WriteTime.Observe(time.Since(start).Seconds())
+	for _, o := range outs {
+		lp := ""
+		if o.it.Err == nil {
+			lp = o.it.Pair.LangPair()
+		}
+		e.stats.add(lp, o.route)
+		e.metrics.Messages.WithLabelValues(o.route.String(), lp).Inc()
+		if o.route == RouteDeadLetter {
+			e.metrics.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(HeaderError)))).Inc()
+		}
+		o.it.Ack()
+	}
+}
+
+// score labels the valid items and routes every item. ok is false only on
+// a hard stop.
+func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
+	outs := make([]routed, len(items))
+	var valid []int
+	for i, it := range items {
+		if it.Err != nil {
+			outs[i] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+			continue
+		}
+		valid = append(valid, i)
+	}
+	if len(valid) == 0 {
+		return outs, true
+	}
+	pairs := make([]scorer.Pair, len(valid))
+	for j, i := range valid {
+		pairs[j] = items[i].Pair
+	}
+	e.metrics.BatchSize.Observe(float64(len(pairs)))
+	start := time.Now()
+	res, err := e.scorer.Score(ctx, pairs)
+	e.metrics.ScoreTime.Observe(time.Since(start).Seconds())
+	if err == nil && len(res) != len(pairs) {
+		err = fmt.Errorf("scorer returned %d results for %d pairs", len(res), len(pairs))
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false
+		}
+		// One bad pair must not sink its batch-mates: score one by one and
+		// dead-letter only the pairs that still fail.
+		e.log.Warn("batch scoring failed; retrying pair by pair", "pairs", len(pairs), "err", err)
+		res = make([]scorer.Result, len(pairs))
+		for j := range pairs {
+			r, err := e.scorer.Score(ctx, pairs[j:j+1])
+			if err == nil && len(r) != 1 {
+				err = errors.New("scorer returned no result")
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, false
+				}
+				it := items[valid[j]]
+				it.Err = &InputError{"scoring failed: " + sink.Reason(err)}
+				outs[valid[j]] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+				valid[j] = -1
+				continue
+			}
+			res[j] = r[0]
+		}
+	}
+	for j, i := range valid {
+		if i < 0 {
+			continue
+		}
+		route, rec := e.router.Scored(items[i], res[j])
+		outs[i] = routed{it: items[i], route: route, rec: rec}
+	}
+	return outs, true
+}
+
+// write delivers every record, retrying transient failures with backoff and
+// dead-lettering records a retry cannot deliver. ok is false only on a hard
+// stop, in which case nothing of the batch is acked.
+func (e *Engine) write(ctx context.Context, outs []routed) bool {
+	pending := make([]int, len(outs))
+	for i := range pending {
+		pending[i] = i
+	}
+	backoff := e.cfg.RetryBackoff
+	for len(pending) > 0 {
+		recs := make([]sink.Record, len(pending))
+		for j, i := range pending {
+			recs[j] = outs[i].rec
+		}
+		err := e.sink.Write(ctx, recs)
+		if err == nil {
+			return true
+		}
+		e.metrics.SinkErrors.Inc()
+		if ctx.Err() != nil {
+			return false
+		}
+		var werrs sink.WriteErrors
+		if !errors.As(err, &werrs) || len(werrs) != len(pending) {
+			werrs = make(sink.WriteErrors, len(pending))
+			for j := range werrs {
+				werrs[j] = err
+			}
+		}
+		next := pending[:0:0]
+		for j, i := range pending {
+			switch {
+			case werrs[j] == nil:
+			case sink.IsPermanent(werrs[j]) && outs[i].route != RouteDeadLetter:
+				reason := "cannot deliver to " + outs[i].rec.Topic + ": " + sink.Reason(werrs[j])
+				outs[i].route = RouteDeadLetter
+				outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
+				next = append(next, i)
+			default:
+				next = append(next, i)
+			}
+		}
+		e.log.Warn("sink write failed; retrying", "records", len(pending), "retrying", len(next), "err", err, "backoff", backoff)
+		pending = next
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		if backoff *= 2; backoff > 5*time.Second {
+			backoff = 5 * time.Second
+		}
+	}
+	return true
+}
+
+// Stats counts routed messages overall and per language pair.
+type Stats struct {
+	mu        sync.Mutex
+	total     [numRoutes]int64
+	byLP      map[string]*[numRoutes]int64
+	abandoned int64
+}
+
+// NewStats returns zeroed counters.
+func NewStats() *Stats { return &Stats{byLP: map[string]*[numRoutes]int64{}} }
+
+func (s *Stats) add(lp string, r Route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total[r]++
+	if lp == "" {
+		lp = "invalid"
+	}
+	c := s.byLP[lp]
+	if c == nil {
+		c = new([numRoutes]int64)
+		s.byLP[lp] = c
+	}
+	c[r]++
+}
+
+func (s *Stats) abandon() {
+	s.mu.Lock()
+	s.abandoned++
+	s.mu.Unlock()
+}
+
+// Snapshot is a copy of the counters.
+type Snapshot struct {
+	Total     RouteCounts
+	ByLP      map[string]RouteCounts
+	Abandoned int64
+}
+
+// RouteCounts counts messages per route.
+type RouteCounts struct {
+	Accepted   int64 `json:"accepted"`
+	Rejected   int64 `json:"rejected"`
+	Review     int64 `json:"review"`
+	DeadLetter int64 `json:"dead_letter"`
+}
+
+// Sum is the number of messages routed anywhere.
+func (c RouteCounts) Sum() int64 { return c.Accepted + c.Rejected + c.Review + c.DeadLetter }
+
+func toCounts(a [numRoutes]int64) RouteCounts {
+	return RouteCounts{Accepted: a[RoutePublish], Rejected: a[RoutePostEdit], Review: a[RouteReview], DeadLetter: a[RouteDeadLetter]}
+}
+
+// Snapshot copies the counters.
+func (s *Stats) Snapshot() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Snapshot{Total: toCounts(s.total), ByLP: map[string]RouteCounts{}, Abandoned: s.abandoned}
+	for lp, c := range s.byLP {
+		out.ByLP[lp] = toCounts(*c)
+	}
+	return out
+}

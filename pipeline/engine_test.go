@@ -1,0 +1,225 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/sink"
+)
+
+// lenScorer scores by MT length; pairs whose src is "boom" make the whole
+// batch fail, as a tokenizer or ORT error on one input would.
+type lenScorer struct{ calls atomic.Int64 }
+
+func (s *lenScorer) Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
+	s.calls.Add(1)
+	out := make([]scorer.Result, len(pairs))
+	for i, p := range pairs {
+		if p.Src == "boom" {
+			return nil, errors.New("bad input")
+		}
+		sc := float32(len(p.MT)) / 10
+		out[i] = scorer.Result{Score: sc, Threshold: 0.5, Acceptable: sc >= 0.5}
+	}
+	return out, nil
+}
+
+// memSink records writes; failFirst makes the first n writes fail as a
+// whole, permanent marks records for a topic as undeliverable.
+type memSink struct {
+	mu        sync.Mutex
+	recs      []sink.Record
+	failFirst int
+	permanent string
+}
+
+func (m *memSink) Write(ctx context.Context, recs []sink.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failFirst > 0 {
+		m.failFirst--
+		return errors.New("broker unavailable")
+	}
+	errs := make(sink.WriteErrors, len(recs))
+	failed := false
+	for i, r := range recs {
+		if m.permanent != "" && r.Topic == m.permanent {
+			errs[i] = &sink.PermanentError{Err: errors.New("unknown topic")}
+			failed = true
+			continue
+		}
+	}
+	for i, r := range recs {
+		if errs[i] == nil {
+			m.recs = append(m.recs, r)
+		}
+	}
+	if failed {
+		return errs
+	}
+	return nil
+}
+
+func (m *memSink) Close() error { return nil }
+
+func (m *memSink) byTopic() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	for _, r := range m.recs {
+		out[r.Topic]++
+	}
+	return out
+}
+
+func feed(t *testing.T, values []string) (chan *Item, *atomic.Int64) {
+	t.Helper()
+	dec := NewDecoder(DecoderConfig{})
+	in := make(chan *Item, len(values))
+	var acked atomic.Int64
+	for i, v := range values {
+		var once sync.Once
+		it := NewItem(Origin{"in", 0, int64(i)}, nil, []byte(v), nil, func() { once.Do(func() { acked.Add(1) }) }, nil)
+		dec.Decode(it)
+		in <- it
+	}
+	close(in)
+	return in, &acked
+}
+
+func pairJSON(src, mt, tgt string) string {
+	return fmt.Sprintf(`{"src":%q,"mt":%q,"src_lang":"en","tgt_lang":%q}`, src, mt, tgt)
+}
+
+func TestEngineRoutesEverything(t *testing.T) {
+	tests := []struct {
+		name      string
+		sink      *memSink
+		values    []string
+		wantTopic map[string]int
+	}{
+		{
+			name:      "mixed",
+			sink:      &memSink{},
+			values:    []string{pairJSON("a", "long enough", "de"), pairJSON("a", "no", "de"), "garbage", pairJSON("a", "long enough", "zh")},
+			wantTopic: map[string]int{"pub.de": 1, "pe.de": 1, "dlq": 1, "pub.zh": 1},
+		},
+		{
+			name:      "transient sink failures are retried",
+			sink:      &memSink{failFirst: 3},
+			values:    []string{pairJSON("a", "long enough", "de"), pairJSON("a", "x", "de")},
+			wantTopic: map[string]int{"pub.de": 1, "pe.de": 1},
+		},
+		{
+			name:      "missing output topic dead-letters",
+			sink:      &memSink{permanent: "pub.fr"},
+			values:    []string{pairJSON("a", "long enough", "fr"), pairJSON("a", "long enough", "de")},
+			wantTopic: map[string]int{"dlq": 1, "pub.de": 1},
+		},
+		{
+			name:      "scoring failure isolates the bad pair",
+			sink:      &memSink{},
+			values:    []string{pairJSON("boom", "long enough", "de"), pairJSON("a", "long enough", "de"), pairJSON("a", "x", "de")},
+			wantTopic: map[string]int{"dlq": 1, "pub.de": 1, "pe.de": 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, ModelInfo{Name: "m", Version: "1"})
+			e := NewEngine(EngineConfig{BatchSize: 8, BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &lenScorer{}, r, tc.sink, nil, nil)
+			in, acked := feed(t, tc.values)
+			e.Run(context.Background(), in)
+			got := tc.sink.byTopic()
+			if fmt.Sprint(got) != fmt.Sprint(tc.wantTopic) {
+				t.Fatalf("topics %v, want %v", got, tc.wantTopic)
+			}
+			if acked.Load() != int64(len(tc.values)) {
+				t.Fatalf("acked %d of %d", acked.Load(), len(tc.values))
+			}
+			if s := e.Stats().Snapshot().Total.Sum(); s != int64(len(tc.values)) {
+				t.Fatalf("stats sum %d, want %d", s, len(tc.values))
+			}
+		})
+	}
+}
+
+func TestEngineHardStopDoesNotAck(t *testing.T) {
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	s := &memSink{failFirst: 1 << 30} // broker down for good
+	e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &lenScorer{}, r, s, nil, nil)
+	in, acked := feed(t, []string{pairJSON("a", "bb", "de"), pairJSON("a", "cc", "de")})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	e.Run(ctx, in)
+	if acked.Load() != 0 {
+		t.Fatalf("acked %d messages that were never written", acked.Load())
+	}
+}
+
+func TestEngineAbandonsRevokedItems(t *testing.T) {
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	s := &memSink{}
+	e := NewEngine(EngineConfig{}, &lenScorer{}, r, s, nil, nil)
+	in := make(chan *Item, 1)
+	it := NewItem(Origin{}, nil, []byte(pairJSON("a", "b", "de")), nil, nil, func() bool { return false })
+	NewDecoder(DecoderConfig{}).Decode(it)
+	in <- it
+	close(in)
+	e.Run(context.Background(), in)
+	if len(s.recs) != 0 || e.Stats().Snapshot().Abandoned != 1 {
+		t.Fatalf("revoked item was written: %d records", len(s.recs))
+	}
+}
+
+func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	sizes := make(chan int, 100)
+	sc := scorerFunc(func(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
+		sizes <- len(pairs)
+		return make([]scorer.Result, len(pairs)), nil
+	})
+	e := NewEngine(EngineConfig{BatchSize: 4, BatchWait: 50 * time.Millisecond, Workers: 1}, sc, r, &memSink{}, nil, nil)
+	in := make(chan *Item)
+	done := make(chan struct{})
+	go func() { e.Run(context.Background(), in); close(done) }()
+	dec := NewDecoder(DecoderConfig{})
+	var acked atomic.Int64
+	for i := 0; i < 9; i++ {
+		it := NewItem(Origin{}, nil, []byte(pairJSON("a", "bb", "de")), nil, func() { acked.Add(1) }, nil)
+		dec.Decode(it)
+		in <- it
+	}
+	// The ninth pair must be flushed by the deadline, without closing in.
+	deadline := time.Now().Add(10 * time.Second)
+	for acked.Load() < 9 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if acked.Load() != 9 {
+		t.Fatalf("partial batch not flushed by its deadline: %d of 9 acked", acked.Load())
+	}
+	close(in)
+	<-done
+	close(sizes)
+	total := 0
+	for n := range sizes {
+		if n > 4 {
+			t.Fatalf("batch of %d exceeds BatchSize 4", n)
+		}
+		total += n
+	}
+	if total != 9 {
+		t.Fatalf("scored %d pairs, want 9", total)
+	}
+}
+
+type scorerFunc func(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error)
+
+func (f scorerFunc) Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
+	return f(ctx, pairs)
+}

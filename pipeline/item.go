@@ -1,0 +1,68 @@
+// Package pipeline moves translation pairs from a source through the QE
+// scorer to routed sinks: decoding, the per-partition offset tracker,
+// size-or-deadline batching, the worker pool, routing and the Kafka source.
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/sink"
+)
+
+// Origin says where an input message came from; it travels to the outputs
+// as the qe-source header so downstream consumers can deduplicate.
+type Origin struct {
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// String renders the origin as topic:partition:offset.
+func (o Origin) String() string { return fmt.Sprintf("%s:%d:%d", o.Topic, o.Partition, o.Offset) }
+
+// Item is one input message on its way through the pipeline. Its ack
+// travels with it: the sink stage calls Ack only after the routed output
+// is durably written, and only acked offsets are ever committed.
+type Item struct {
+	Origin  Origin
+	Key     []byte
+	Value   []byte
+	Headers []sink.Header
+
+	// ID is the message's id field as text ("" when absent).
+	ID string
+	// Pair is the decoded translation pair; valid only when Err is nil.
+	Pair scorer.Pair
+	// Err is why the message is invalid; invalid messages go to the
+	// dead-letter route unscored.
+	Err error
+
+	hasQE bool
+	ack   func()
+	alive func() bool
+}
+
+// NewItem wraps a raw message with its ack; alive reports whether the
+// message's partition is still owned (nil means always).
+func NewItem(o Origin, key, value []byte, headers []sink.Header, ack func(), alive func() bool) *Item {
+	return &Item{Origin: o, Key: key, Value: value, Headers: headers, ack: ack, alive: alive}
+}
+
+// Ack marks the item done. Safe to call more than once.
+func (it *Item) Ack() {
+	if it.ack != nil {
+		it.ack()
+	}
+}
+
+// Alive reports whether the item's partition is still owned by this
+// process; work for revoked partitions is abandoned, not written, because
+// the new owner will process it again from the committed watermark.
+func (it *Item) Alive() bool { return it.alive == nil || it.alive() }
+
+// InputError is why a message cannot be scored; its text becomes the
+// dead letter's qe-error header.
+type InputError struct{ Reason string }
+
+func (e *InputError) Error() string { return e.Reason }

@@ -1,0 +1,399 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/qegate/qegate/sink"
+)
+
+// KafkaSourceConfig configures the consumer-group source.
+type KafkaSourceConfig struct {
+	// Brokers are the bootstrap addresses. Required.
+	Brokers []string `mapstructure:"brokers"`
+	// GroupID is the consumer group. Required.
+	GroupID string `mapstructure:"group_id"`
+	// Topics are the input topics. Required.
+	Topics []string `mapstructure:"topics"`
+	// StartOffset is where a partition with no committed offset starts:
+	// "earliest" (zero value) or "latest".
+	StartOffset string `mapstructure:"start_offset"`
+	// CommitInterval is how often watermarks are committed. Zero means 1s.
+	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// RevokeTimeout bounds how long a revoked partition waits for its
+	// in-flight messages before abandoning them. Zero means 10s; keep it
+	// below RebalanceTimeout.
+	RevokeTimeout time.Duration `mapstructure:"revoke_timeout"`
+	// SessionTimeout is the group session timeout. Zero means 10s.
+	SessionTimeout time.Duration `mapstructure:"session_timeout"`
+	// RebalanceTimeout is how long the coordinator waits for members to
+	// rejoin. Zero means 30s.
+	RebalanceTimeout time.Duration `mapstructure:"rebalance_timeout"`
+	// MaxFetchBytes caps one fetch response. Zero means 16 MiB; it must
+	// exceed the largest input message or that message is never fetched.
+	MaxFetchBytes int `mapstructure:"max_fetch_bytes"`
+	// FetchMaxWait is how long a fetch waits for data. Zero means 250ms.
+	FetchMaxWait time.Duration `mapstructure:"fetch_max_wait"`
+}
+
+func (c KafkaSourceConfig) withDefaults() KafkaSourceConfig {
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = time.Second
+	}
+	if c.RevokeTimeout <= 0 {
+		c.RevokeTimeout = 10 * time.Second
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 10 * time.Second
+	}
+	if c.RebalanceTimeout <= 0 {
+		c.RebalanceTimeout = 30 * time.Second
+	}
+	if c.MaxFetchBytes <= 0 {
+		c.MaxFetchBytes = 16 << 20
+	}
+	if c.FetchMaxWait <= 0 {
+		c.FetchMaxWait = 250 * time.Millisecond
+	}
+	return c
+}
+
+// Validate checks required fields.
+func (c KafkaSourceConfig) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return errors.New("kafka.brokers: required")
+	case c.GroupID == "":
+		return errors.New("kafka.group_id: required")
+	case len(c.Topics) == 0:
+		return errors.New("kafka.topics: required")
+	}
+	switch c.StartOffset {
+	case "", "earliest", "latest":
+	default:
+		return fmt.Errorf("kafka.start_offset: want earliest or latest, got %q", c.StartOffset)
+	}
+	return nil
+}
+
+// KafkaSource reads a consumer group's partitions, one goroutine per
+// partition, and commits each partition's contiguous done watermark.
+//
+// It uses kafka-go's ConsumerGroup/Generation API rather than the group
+// Reader because only the Generation gives a point, between "partition
+// revoked" and "rejoin", where in-flight work can be drained and its
+// offsets committed while this member still owns the partition.
+type KafkaSource struct {
+	cfg     KafkaSourceConfig
+	dec     *Decoder
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu       sync.Mutex
+	trackers map[tp]*Tracker
+	dropped  int
+}
+
+type tp struct {
+	topic     string
+	partition int
+}
+
+// NewKafkaSource returns a source; metrics and log may be nil.
+func NewKafkaSource(cfg KafkaSourceConfig, dec *Decoder, m *Metrics, log *slog.Logger) *KafkaSource {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &KafkaSource{cfg: cfg.withDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{}}
+}
+
+// Run joins the group and feeds decoded items to out until stop is
+// cancelled. Then it stops fetching, waits up to drain for in-flight items
+// (the engine must keep running meanwhile), commits the watermarks, leaves
+// the group and returns the number of messages still in flight (they are
+// not committed and will be redelivered). It does not close out.
+func (s *KafkaSource) Run(stop context.Context, drain time.Duration, out chan<- *Item) (int, error) {
+	start := kafka.FirstOffset
+	if s.cfg.StartOffset == "latest" {
+		start = kafka.LastOffset
+	}
+	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                s.cfg.GroupID,
+		Brokers:           s.cfg.Brokers,
+		Topics:            s.cfg.Topics,
+		StartOffset:       start,
+		SessionTimeout:    s.cfg.SessionTimeout,
+		RebalanceTimeout:  s.cfg.RebalanceTimeout,
+		HeartbeatInterval: s.cfg.SessionTimeout / 5,
+		// A new partition on an input topic triggers a rebalance.
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
+		Timeout:                10 * time.Second,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			s.log.Debug("kafka consumer group: " + fmt.Sprintf(msg, args...))
+		}),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("kafka source: join group %q: %w", s.cfg.GroupID, err)
+	}
+	defer func() {
+		if err := group.Close(); err != nil {
+			s.log.Warn("kafka source: leave group", "err", err)
+		}
+	}()
+
+	drainCtx := stopAfter(stop, drain)
+	for {
+		gen, err := group.Next(stop)
+		if err != nil {
+			if stop.Err() != nil {
+				break
+			}
+			if errors.Is(err, kafka.ErrGroupClosed) {
+				return s.inFlight(), fmt.Errorf("kafka source: %w", err)
+			}
+			s.log.Warn("kafka source: join generation failed; retrying", "err", err)
+			select {
+			case <-stop.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		s.runGeneration(stop, drainCtx, gen, out)
+		// runGeneration returns once every partition goroutine of this
+		// generation finished, so the next Next sees the rebalance.
+	}
+	return s.dropped, nil
+}
+
+// stopAfter returns a context cancelled drain after stop is.
+func stopAfter(stop context.Context, drain time.Duration) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-stop.Done()
+		t := time.NewTimer(drain)
+		defer t.Stop()
+		<-t.C
+		cancel()
+	}()
+	return ctx
+}
+
+// InFlight returns how many fetched messages are not yet written.
+func (s *KafkaSource) InFlight() int { return s.inFlight() }
+
+// Collector exposes qegate_inflight_messages for registration.
+func (s *KafkaSource) Collector() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "qegate_inflight_messages", Help: "Fetched messages not yet written (committable watermark lags by these).",
+	}, func() float64 { return float64(s.inFlight()) })
+}
+
+func (s *KafkaSource) inFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.trackers {
+		n += t.InFlight()
+	}
+	return n
+}
+
+func (s *KafkaSource) runGeneration(stop, drainCtx context.Context, gen *kafka.Generation, out chan<- *Item) {
+	var wg sync.WaitGroup
+	var owned []tp
+	for topic, parts := range gen.Assignments {
+		for _, pa := range parts {
+			p := tp{topic, pa.ID}
+			owned = append(owned, p)
+			tr := NewTracker()
+			s.mu.Lock()
+			s.trackers[p] = tr
+			s.mu.Unlock()
+			offset := pa.Offset
+			wg.Add(1)
+			gen.Start(func(genCtx context.Context) {
+				defer wg.Done()
+				s.runPartition(stop, drainCtx, genCtx, gen, p, offset, tr, out)
+			})
+		}
+	}
+	s.metrics.Partitions.Set(float64(len(owned)))
+	s.log.Info("kafka source: partitions assigned", "generation", gen.ID, "partitions", len(owned))
+	if len(owned) == 0 {
+		// Nothing to consume (more members than partitions): idle until
+		// the generation ends or we are stopped.
+		done := make(chan struct{})
+		gen.Start(func(genCtx context.Context) {
+			defer close(done)
+			select {
+			case <-genCtx.Done():
+			case <-stop.Done():
+			}
+		})
+		<-done
+		return
+	}
+	// The committer ticks for the whole generation.
+	commitDone := make(chan struct{})
+	gen.Start(func(genCtx context.Context) {
+		defer close(commitDone)
+		t := time.NewTicker(s.cfg.CommitInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-genCtx.Done():
+				return
+			case <-stop.Done():
+				return
+			case <-t.C:
+				s.commit(gen, owned)
+			}
+		}
+	})
+	wg.Wait()
+	<-commitDone
+}
+
+func (s *KafkaSource) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.Generation, p tp, offset int64, tr *Tracker, out chan<- *Item) {
+	log := s.log.With("topic", p.topic, "partition", p.partition)
+	fetchCtx, cancel := context.WithCancel(genCtx)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop.Done():
+			cancel()
+		case <-fetchCtx.Done():
+		}
+	}()
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:   s.cfg.Brokers,
+		Topic:     p.topic,
+		Partition: p.partition,
+		MinBytes:  1,
+		MaxBytes:  s.cfg.MaxFetchBytes,
+		MaxWait:   s.cfg.FetchMaxWait,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			log.Debug("kafka reader: " + fmt.Sprintf(msg, args...))
+		}),
+	})
+	defer r.Close()
+	if err := r.SetOffset(offset); err != nil {
+		log.Error("kafka source: set offset", "offset", offset, "err", err)
+	}
+	// Work of a revoked partition is first given RevokeTimeout to finish;
+	// what is still queued after the tracker closes is abandoned unwritten.
+	alive := func() bool { return !tr.Closed() }
+	for {
+		m, err := r.FetchMessage(fetchCtx)
+		if err != nil {
+			if fetchCtx.Err() != nil {
+				break
+			}
+			log.Warn("kafka source: fetch failed; retrying", "err", err)
+			select {
+			case <-fetchCtx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		s.metrics.Fetched.Inc()
+		it := NewItem(Origin{m.Topic, m.Partition, m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), alive)
+		s.dec.Decode(it)
+		select {
+		case out <- it:
+		case <-fetchCtx.Done():
+			tr.Cancel(m.Offset)
+		}
+		if fetchCtx.Err() != nil {
+			break
+		}
+	}
+	// Still the owner (the generation waits for us): finish what is in
+	// flight, bounded, then commit while the commit is still accepted.
+	deadline := drainCtx
+	if stop.Err() == nil {
+		var c context.CancelFunc
+		deadline, c = context.WithTimeout(context.Background(), s.cfg.RevokeTimeout)
+		defer c()
+	}
+	select {
+	case <-tr.Idle():
+	case <-deadline.Done():
+	}
+	s.commit(gen, []tp{p})
+	n := tr.Close()
+	s.mu.Lock()
+	if s.trackers[p] == tr {
+		delete(s.trackers, p)
+	}
+	s.dropped += n
+	s.mu.Unlock()
+	if n > 0 {
+		log.Warn("kafka source: partition released with messages in flight; they will be redelivered", "in_flight", n)
+	} else {
+		log.Info("kafka source: partition released", "revoked", stop.Err() == nil)
+	}
+}
+
+// commit commits the watermarks of the given partitions that advanced.
+func (s *KafkaSource) commit(gen *kafka.Generation, parts []tp) {
+	offsets := map[string]map[int]int64{}
+	var trs []*Tracker
+	var nexts []int64
+	s.mu.Lock()
+	for _, p := range parts {
+		tr := s.trackers[p]
+		if tr == nil {
+			continue
+		}
+		next, adv := tr.Committable()
+		if !adv {
+			continue
+		}
+		if offsets[p.topic] == nil {
+			offsets[p.topic] = map[int]int64{}
+		}
+		offsets[p.topic][p.partition] = next
+		trs = append(trs, tr)
+		nexts = append(nexts, next)
+	}
+	s.mu.Unlock()
+	if len(offsets) == 0 {
+		return
+	}
+	if err := gen.CommitOffsets(offsets); err != nil {
+		s.log.Warn("kafka source: commit failed; will retry (duplicates possible if the partition moves)", "err", err)
+		return
+	}
+	for i, tr := range trs {
+		tr.MarkCommitted(nexts[i])
+	}
+	for topic, ps := range offsets {
+		for part, next := range ps {
+			s.metrics.Committed.WithLabelValues(topic, strconv.Itoa(part)).Set(float64(next))
+		}
+	}
+}
+
+func headers(hs []kafka.Header) []sink.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]sink.Header, len(hs))
+	for i, h := range hs {
+		out[i] = sink.Header{Key: h.Key, Value: h.Value}
+	}
+	return out
+}

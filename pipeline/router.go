@@ -1,0 +1,279 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/sink"
+)
+
+// Route is where an item goes.
+type Route int
+
+// Routes, in the order summaries print them.
+const (
+	RoutePublish Route = iota
+	RoutePostEdit
+	RouteReview
+	RouteDeadLetter
+	numRoutes
+)
+
+// String is the route's name in metrics, logs and summaries.
+func (r Route) String() string {
+	switch r {
+	case RoutePublish:
+		return "accepted"
+	case RoutePostEdit:
+		return "rejected"
+	case RouteReview:
+		return "review"
+	case RouteDeadLetter:
+		return "dead_letter"
+	}
+	return "unknown"
+}
+
+// Output header names of the message contract.
+const (
+	HeaderScore  = "qe-score"
+	HeaderLabel  = "qe-label"
+	HeaderModel  = "qe-model"
+	HeaderError  = "qe-error"
+	HeaderSource = "qe-source"
+)
+
+// RoutesConfig names the destinations. Topic names are templates:
+// {src_lang}, {tgt_lang} and {lp} are replaced from the message.
+type RoutesConfig struct {
+	// Publish receives acceptable pairs. Required.
+	Publish string `mapstructure:"publish"`
+	// PostEdit receives rejected pairs. Required.
+	PostEdit string `mapstructure:"post_edit"`
+	// Review, when set, receives pairs whose score is within ReviewMargin
+	// of the threshold, whichever side. Empty disables the review band.
+	Review string `mapstructure:"review"`
+	// ReviewMargin is the half-width of the review band in score units.
+	// Zero disables the band even when Review is set.
+	ReviewMargin float64 `mapstructure:"review_margin"`
+	// DeadLetter receives invalid input with a qe-error header. Required;
+	// it cannot use templates, since invalid input may have no languages.
+	DeadLetter string `mapstructure:"dead_letter"`
+}
+
+// Validate checks the templates.
+func (c RoutesConfig) Validate() error {
+	for name, t := range map[string]string{"publish": c.Publish, "post_edit": c.PostEdit, "dead_letter": c.DeadLetter} {
+		if t == "" {
+			return fmt.Errorf("routes.%s: required", name)
+		}
+	}
+	for name, t := range map[string]string{"publish": c.Publish, "post_edit": c.PostEdit, "review": c.Review} {
+		if err := checkTemplate(t); err != nil {
+			return fmt.Errorf("routes.%s: %w", name, err)
+		}
+	}
+	if strings.ContainsAny(c.DeadLetter, "{}") {
+		return fmt.Errorf("routes.dead_letter: %q: templates are not allowed here", c.DeadLetter)
+	}
+	if c.ReviewMargin < 0 || math.IsNaN(c.ReviewMargin) {
+		return fmt.Errorf("routes.review_margin: must be >= 0, got %v", c.ReviewMargin)
+	}
+	return nil
+}
+
+func checkTemplate(t string) error {
+	rest := t
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return fmt.Errorf("%q: unclosed {", t)
+		}
+		switch rest[i+1 : i+j] {
+		case "src_lang", "tgt_lang", "lp":
+		default:
+			return fmt.Errorf("%q: unknown placeholder {%s} (want src_lang, tgt_lang or lp)", t, rest[i+1:i+j])
+		}
+		rest = rest[i+j+1:]
+	}
+	if strings.ContainsRune(rest, '}') {
+		return fmt.Errorf("%q: unmatched }", t)
+	}
+	return nil
+}
+
+// Expand fills a topic template for a language pair.
+func Expand(template, srcLang, tgtLang string) string {
+	if !strings.ContainsRune(template, '{') {
+		return template
+	}
+	r := strings.NewReplacer("{src_lang}", srcLang, "{tgt_lang}", tgtLang, "{lp}", srcLang+"-"+tgtLang)
+	return r.Replace(template)
+}
+
+// ModelInfo identifies the model in outputs.
+type ModelInfo struct {
+	Name    string
+	Version string
+	Output  string
+}
+
+// Router turns scored or invalid items into output records.
+type Router struct {
+	cfg   RoutesConfig
+	model ModelInfo
+	tag   []byte // qe-model header value
+}
+
+// NewRouter returns a router; cfg must have passed Validate.
+func NewRouter(cfg RoutesConfig, model ModelInfo) *Router {
+	return &Router{cfg: cfg, model: model, tag: []byte(model.Name + "@" + model.Version)}
+}
+
+// Topics lists every destination the router can produce for the given
+// language pairs, so start-up can check that they exist.
+func (r *Router) Topics(langPairs []string) []string {
+	seen := map[string]bool{r.cfg.DeadLetter: true}
+	out := []string{r.cfg.DeadLetter}
+	for _, lp := range langPairs {
+		s, t, ok := strings.Cut(lp, "-")
+		if !ok {
+			continue
+		}
+		for _, tpl := range []string{r.cfg.Publish, r.cfg.PostEdit, r.cfg.Review} {
+			if tpl == "" || (tpl == r.cfg.Review && r.cfg.ReviewMargin == 0) {
+				continue
+			}
+			if name := Expand(tpl, s, t); !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+// Templated reports whether any route depends on the language pair.
+func (r *Router) Templated() bool {
+	return strings.ContainsRune(r.cfg.Publish+r.cfg.PostEdit+r.cfg.Review, '{')
+}
+
+// Decide picks the route for a scored item.
+func (r *Router) Decide(res scorer.Result) Route {
+	if r.cfg.Review != "" && r.cfg.ReviewMargin > 0 &&
+		math.Abs(float64(res.Score)-float64(res.Threshold)) < r.cfg.ReviewMargin {
+		return RouteReview
+	}
+	if res.Acceptable {
+		return RoutePublish
+	}
+	return RoutePostEdit
+}
+
+// Scored builds the output record for a scored item: the input object with
+// a "qe" member added, the input key and headers, and the qe-* headers.
+func (r *Router) Scored(it *Item, res scorer.Result) (Route, sink.Record) {
+	route := r.Decide(res)
+	label := "rejected"
+	if res.Acceptable {
+		label = "acceptable"
+	}
+	tpl := r.cfg.Publish
+	switch route {
+	case RoutePostEdit:
+		tpl = r.cfg.PostEdit
+	case RouteReview:
+		tpl = r.cfg.Review
+	}
+	score := strconv.FormatFloat(float64(res.Score), 'f', 6, 32)
+	qe := qeObject{
+		Score: json.Number(score), Label: label,
+		Threshold: json.Number(strconv.FormatFloat(float64(res.Threshold), 'f', 6, 32)),
+		Model:     r.model.Name, ModelVersion: r.model.Version, Output: r.model.Output,
+		Route: route.String(),
+	}
+	rec := sink.Record{
+		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
+		Key:   it.Key,
+		Value: withQE(it.Value, qe, it.hasQE),
+	}
+	rec.Headers = append(cloneHeaders(it.Headers, 4),
+		sink.Header{Key: HeaderScore, Value: []byte(score)},
+		sink.Header{Key: HeaderLabel, Value: []byte(label)},
+		sink.Header{Key: HeaderModel, Value: r.tag},
+		sink.Header{Key: HeaderSource, Value: []byte(it.Origin.String())},
+	)
+	return route, rec
+}
+
+// DeadLetter builds the dead-letter record for an item: the original value
+// and key untouched, plus qe-error and qe-source headers.
+func (r *Router) DeadLetter(it *Item, reason string) sink.Record {
+	rec := sink.Record{Topic: r.cfg.DeadLetter, Key: it.Key, Value: it.Value}
+	rec.Headers = append(cloneHeaders(it.Headers, 2),
+		sink.Header{Key: HeaderError, Value: []byte(reason)},
+		sink.Header{Key: HeaderSource, Value: []byte(it.Origin.String())},
+	)
+	return rec
+}
+
+// cloneHeaders drops any qe-* headers from an earlier pass, so a message
+// gated twice does not carry two contradicting verdicts.
+func cloneHeaders(in []sink.Header, extra int) []sink.Header {
+	out := make([]sink.Header, 0, len(in)+extra)
+	for _, h := range in {
+		if !strings.HasPrefix(h.Key, "qe-") {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+type qeObject struct {
+	Score        json.Number `json:"score"`
+	Label        string      `json:"label"`
+	Threshold    json.Number `json:"threshold"`
+	Model        string      `json:"model"`
+	ModelVersion string      `json:"model_version"`
+	Output       string      `json:"output,omitempty"`
+	Route        string      `json:"route"`
+}
+
+// withQE appends "qe" to the input object, keeping its bytes (field order,
+// number formatting) as the producer wrote them. When the input already
+// has a "qe" member it is replaced instead.
+func withQE(value []byte, qe qeObject, hasQE bool) []byte {
+	qb, _ := json.Marshal(qe) // plain strings and numbers: cannot fail
+	if hasQE {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(value, &obj) == nil {
+			obj["qe"] = qb
+			if out, err := json.Marshal(obj); err == nil {
+				return out
+			}
+		}
+	}
+	v := bytes.TrimRight(value, " \t\r\n")
+	if len(v) == 0 || v[len(v)-1] != '}' {
+		return value // cannot happen for a decoded object; keep input intact
+	}
+	body := bytes.TrimRight(v[:len(v)-1], " \t\r\n")
+	out := make([]byte, 0, len(v)+len(qb)+8)
+	out = append(out, body...)
+	if len(body) > 0 && body[len(body)-1] != '{' {
+		out = append(out, ',')
+	}
+	out = append(out, `"qe":`...)
+	out = append(out, qb...)
+	out = append(out, '}')
+	return out
+}

@@ -1,0 +1,121 @@
+package scorer
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// Batch holds encoded pairs, ready for [Scorer.Infer]. Each row is the XLM-R
+// pair encoding [bos] src [eos eos] mt [eos], unpadded; Infer pads every
+// chunk of at most Config.MaxBatch rows to that chunk's longest row.
+type Batch struct {
+	rows      [][]int64
+	langPairs []string
+}
+
+// Len returns the number of pairs in the batch.
+func (b *Batch) Len() int { return len(b.rows) }
+
+// TokenIDs returns the encoded ids of pair i, special tokens included. The
+// slice belongs to the batch and must not be modified.
+func (b *Batch) TokenIDs(i int) []int64 { return b.rows[i] }
+
+// LangPair returns the language pair of pair i.
+func (b *Batch) LangPair(i int) string { return b.langPairs[i] }
+
+// MaxSeqLen returns the length of the longest row.
+func (b *Batch) MaxSeqLen() int {
+	m := 0
+	for _, r := range b.rows {
+		m = max(m, len(r))
+	}
+	return m
+}
+
+// tokenizeFunc returns the ids of text without special tokens.
+type tokenizeFunc func(text string) []uint32
+
+// encoder implements the pair encoding of docs/ARCHITECTURE.md.
+type encoder struct {
+	tokenize      tokenizeFunc
+	maxLen        int // >= minMaxLen
+	bos, eos      int64
+	maxInputBytes int // <= 0: no cut
+}
+
+// encode validates and encodes pairs; the error is a *PairError.
+func (e *encoder) encode(pairs []Pair) (*Batch, error) {
+	b := &Batch{rows: make([][]int64, len(pairs)), langPairs: make([]string, len(pairs))}
+	for i, p := range pairs {
+		if err := ValidatePair(p); err != nil {
+			pe := err.(*PairError)
+			pe.Index = i
+			return nil, pe
+		}
+		src := e.tokenize(cutText(p.Src, e.maxInputBytes))
+		mt := e.tokenize(cutText(p.MT, e.maxInputBytes))
+		b.rows[i] = e.assemble(src, mt)
+		b.langPairs[i] = p.LangPair()
+	}
+	return b, nil
+}
+
+// assemble truncates longest-first and builds [bos] src [eos eos] mt [eos].
+func (e *encoder) assemble(src, mt []uint32) []int64 {
+	src, mt = truncatePair(src, mt, e.maxLen-4)
+	row := make([]int64, 0, len(src)+len(mt)+4)
+	row = append(row, e.bos)
+	for _, id := range src {
+		row = append(row, int64(id))
+	}
+	row = append(row, e.eos, e.eos)
+	for _, id := range mt {
+		row = append(row, int64(id))
+	}
+	return append(row, e.eos)
+}
+
+// truncatePair drops tokens until len(src)+len(mt) <= budget: each step
+// removes the last token of the longer side, the source side when equal.
+// Either side may end up empty when budget < 2.
+func truncatePair(src, mt []uint32, budget int) ([]uint32, []uint32) {
+	budget = max(budget, 0)
+	ls, lm := len(src), len(mt)
+	if excess := ls + lm - budget; excess > 0 {
+		// Shorten the longer side down to the shorter one first...
+		d := min(excess, max(ls-lm, lm-ls))
+		if ls >= lm {
+			ls -= d
+		} else {
+			lm -= d
+		}
+		excess -= d
+		// ...then alternate, source first (the sides are now equal).
+		ls -= (excess + 1) / 2
+		lm -= excess / 2
+	}
+	return src[:ls], mt[:lm]
+}
+
+// cutText shortens s to about maxBytes bytes (at a space, else at a rune
+// boundary) so that a huge message cannot make the tokenizer spend seconds on
+// text that truncation drops anyway. maxBytes is chosen far above what
+// max_len tokens can cover, so the kept tokens are unchanged.
+func cutText(s string, maxBytes int) string {
+	if maxBytes <= 0 || len(s) <= maxBytes {
+		return s
+	}
+	cut := maxBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	// Prefer a whitespace boundary within the last 256 bytes.
+	for i := cut; i > 0 && i > cut-256; {
+		r, size := utf8.DecodeLastRuneInString(s[:i])
+		if unicode.IsSpace(r) {
+			return s[:i-size]
+		}
+		i -= size
+	}
+	return s[:cut]
+}

@@ -1,0 +1,353 @@
+package scorer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/daulet/tokenizers"
+
+	"github.com/qegate/qegate/internal/native"
+)
+
+// ErrClosed is returned by calls on a closed Scorer.
+var ErrClosed = errors.New("scorer: closed")
+
+// DefaultMaxBatch is the number of rows per ONNX Runtime run when
+// Config.MaxBatch is zero.
+const DefaultMaxBatch = 32
+
+// Config configures New. Every zero value picks a documented default.
+type Config struct {
+	// ModelDir holds model.onnx, tokenizer.json and model.json.
+	// Zero: native.DefaultModelDir() ($QEGATE_MODEL_DIR, the baked path, or
+	// models/default in the repository).
+	ModelDir string
+	// ORTLibrary is the path of libonnxruntime.so. Zero: native.ORTLibrary()
+	// ($QEGATE_ORT_LIBRARY, the baked path, or .cache/native/lib). Only the
+	// first Scorer of a process loads the library.
+	ORTLibrary string
+	// Output names the decision output (Result.Score). Zero: the manifest's
+	// default_output.
+	Output string
+	// Sessions is the number of ONNX Runtime sessions, i.e. how many ORT runs
+	// may execute at once. IntraOpThreads is the thread count of each. Zero
+	// values are sized so that Sessions x IntraOpThreads ~= runtime.NumCPU():
+	// both zero gives max(1, NumCPU/4) sessions; one zero is derived from the
+	// other.
+	Sessions int
+	// IntraOpThreads is each session's intra-op thread count (see Sessions).
+	IntraOpThreads int
+	// MaxLen bounds a pair's encoding, special tokens included. Zero: the
+	// manifest's max_len; otherwise it must lie in [4, max_len].
+	MaxLen int
+	// MaxBatch is the most rows per ORT run; longer batches are split into
+	// chunks that run concurrently on free sessions. Zero: DefaultMaxBatch.
+	MaxBatch int
+	// MaxInputBytes cuts each text before tokenization (at whitespace where
+	// possible) to bound the cost of huge messages. Zero: 64 x MaxLen bytes,
+	// far more than MaxLen tokens cover; negative: never cut.
+	MaxInputBytes int
+	// Thresholds replaces the decision output's thresholds from model.json.
+	// Nil: use the manifest's.
+	Thresholds *Thresholds
+}
+
+// Result is the model's verdict on one pair.
+type Result struct {
+	// Score is the decision output after its transform.
+	Score float32
+	// Acceptable is Score >= Threshold.
+	Acceptable bool
+	// Threshold is the threshold applied (per language pair, else default).
+	Threshold float32
+	// Outputs holds every output after its transform, in manifest order
+	// (Manifest().Outputs).
+	Outputs []float32
+}
+
+// Scorer scores pairs with one model. It is safe for concurrent use.
+type Scorer struct {
+	man        *Manifest
+	decision   int // position of the decision output in man.Outputs
+	enc        encoder
+	tok        *tokenizers.Tokenizer
+	pool       *sessionPool
+	spec       sessionSpec
+	pad        int64
+	maxBatch   int
+	thresholds atomic.Pointer[Thresholds]
+
+	mu     sync.RWMutex // held for reading by every call, for writing by Close
+	closed bool
+}
+
+// New loads the model directory and opens the ONNX Runtime sessions.
+func New(cfg Config) (*Scorer, error) {
+	if cfg.ModelDir == "" {
+		cfg.ModelDir = native.DefaultModelDir()
+		if cfg.ModelDir == "" {
+			return nil, fmt.Errorf("scorer: no model directory: set Config.ModelDir or $%s", native.EnvModelDir)
+		}
+	}
+	if cfg.Sessions < 0 || cfg.IntraOpThreads < 0 || cfg.MaxBatch < 0 || cfg.MaxLen < 0 {
+		return nil, errors.New("scorer: Sessions, IntraOpThreads, MaxBatch and MaxLen must not be negative")
+	}
+	man, err := LoadManifest(cfg.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scorer{man: man, pad: man.SpecialTokens.PAD, maxBatch: cfg.MaxBatch}
+	if s.maxBatch == 0 {
+		s.maxBatch = DefaultMaxBatch
+	}
+	if cfg.Output == "" {
+		cfg.Output = man.DefaultOutput
+	}
+	s.decision = -1
+	for i := range man.Outputs {
+		if man.Outputs[i].Name == cfg.Output {
+			s.decision = i
+		}
+	}
+	if s.decision < 0 {
+		return nil, fmt.Errorf("scorer: output %q is not in %s", cfg.Output, filepath.Join(cfg.ModelDir, ManifestFile))
+	}
+	maxLen := cfg.MaxLen
+	if maxLen == 0 {
+		maxLen = man.MaxLen
+	}
+	if maxLen < minMaxLen || maxLen > man.MaxLen {
+		return nil, fmt.Errorf("scorer: MaxLen %d outside [%d, %d] (max_len of the model)", maxLen, minMaxLen, man.MaxLen)
+	}
+	maxInput := cfg.MaxInputBytes
+	if maxInput == 0 {
+		maxInput = 64 * maxLen
+	}
+	th := cfg.Thresholds
+	if th == nil {
+		o := &man.Outputs[s.decision]
+		th = &Thresholds{Default: o.DefaultThreshold, ByLangPair: o.Thresholds}
+	}
+	s.thresholds.Store(th.clone())
+
+	sessions, threads := sizePool(cfg.Sessions, cfg.IntraOpThreads, runtime.NumCPU())
+
+	if err := initORT(cfg.ORTLibrary); err != nil {
+		return nil, err
+	}
+	onnx, err := os.ReadFile(filepath.Join(cfg.ModelDir, ModelFile))
+	if err != nil {
+		return nil, fmt.Errorf("scorer: load model: %w", err)
+	}
+	if err := checkModelIO(onnx, man); err != nil {
+		return nil, err
+	}
+	s.tok, err = loadTokenizer(filepath.Join(cfg.ModelDir, TokenizerFile))
+	if err != nil {
+		return nil, fmt.Errorf("scorer: load tokenizer: %w", err)
+	}
+	s.enc = encoder{
+		tokenize:      func(text string) []uint32 { return s.tok.EncodeWithOptions(text, false).IDs },
+		maxLen:        maxLen,
+		bos:           man.SpecialTokens.BOS,
+		eos:           man.SpecialTokens.EOS,
+		maxInputBytes: maxInput,
+	}
+	s.spec = sessionSpec{
+		onnx:           onnx,
+		inputs:         man.ONNX.Inputs,
+		output:         man.ONNX.Output,
+		numOutputs:     len(man.Outputs),
+		sessions:       sessions,
+		intraOpThreads: threads,
+	}
+	if s.pool, err = newSessionPool(s.spec); err != nil {
+		s.tok.Close()
+		return nil, err
+	}
+	s.spec.onnx = nil // sessions hold their own copy
+	return s, nil
+}
+
+// sizePool applies the Config defaults for Sessions and IntraOpThreads.
+func sizePool(sessions, threads, ncpu int) (int, int) {
+	ncpu = max(ncpu, 1)
+	switch {
+	case sessions == 0 && threads == 0:
+		sessions = max(1, ncpu/4)
+		threads = max(1, ncpu/sessions)
+	case sessions == 0:
+		sessions = max(1, ncpu/threads)
+	case threads == 0:
+		threads = max(1, ncpu/sessions)
+	}
+	return sessions, threads
+}
+
+// Manifest returns the model's manifest. It must not be modified.
+func (s *Scorer) Manifest() *Manifest { return s.man }
+
+// DecisionOutput returns the output that Result.Score and Acceptable use.
+func (s *Scorer) DecisionOutput() OutputSpec { return s.man.Outputs[s.decision] }
+
+// PoolSize returns the number of sessions and the intra-op threads of each.
+func (s *Scorer) PoolSize() (sessions, intraOpThreads int) {
+	return s.spec.sessions, s.spec.intraOpThreads
+}
+
+// Score encodes, runs and thresholds pairs; results are in input order. An
+// unusable pair fails the call with a *PairError naming it. A cancelled ctx
+// stops work that has not started, but Score always waits for ORT runs in
+// flight before returning.
+func (s *Scorer) Score(ctx context.Context, pairs []Pair) ([]Result, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scorer: %w", err)
+	}
+	b, err := s.enc.encode(pairs)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := s.infer(ctx, b, true)
+	if err != nil {
+		return nil, err
+	}
+	th := s.thresholds.Load()
+	res := make([]Result, len(outs))
+	for i, o := range outs {
+		r := Result{Score: o[s.decision], Threshold: th.For(b.langPairs[i]), Outputs: o}
+		r.Acceptable = r.Score >= r.Threshold
+		res[i] = r
+	}
+	return res, nil
+}
+
+// Encode tokenizes pairs into a Batch without running the model.
+func (s *Scorer) Encode(pairs []Pair) (*Batch, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	return s.enc.encode(pairs)
+}
+
+// Infer runs the model on b and returns, per pair, every output after its
+// transform in manifest order (what Result.Outputs holds). Thresholds are
+// not applied. Context handling is as for Score.
+func (s *Scorer) Infer(ctx context.Context, b *Batch) ([][]float32, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if b == nil {
+		return nil, errors.New("scorer: infer: nil batch")
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return s.infer(ctx, b, true)
+}
+
+// infer runs b in chunks of at most maxBatch rows. With transform, rows hold
+// the transformed outputs in manifest order; without, the raw ONNX columns.
+func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float32, error) {
+	n, k := len(b.rows), len(s.man.Outputs)
+	flat := make([]float32, n*k)
+	outs := make([][]float32, n)
+	for i := range outs {
+		outs[i] = flat[i*k : (i+1)*k : (i+1)*k]
+	}
+	chunks := (n + s.maxBatch - 1) / s.maxBatch
+	if chunks <= 1 {
+		if n == 0 {
+			return outs, nil
+		}
+		if err := s.runChunk(ctx, b.rows, flat, transform); err != nil {
+			return nil, err
+		}
+		return outs, nil
+	}
+	errs := make([]error, chunks)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := c*s.maxBatch, min((c+1)*s.maxBatch, n)
+		wg.Go(func() { errs[c] = s.runChunk(ctx, b.rows[lo:hi], flat[lo*k:hi*k], transform) })
+	}
+	wg.Wait() // never return while a chunk may still be inside ORT
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// runChunk runs rows on a free session and writes the outputs, row-major,
+// into dst: transformed in manifest order, or raw in ONNX column order.
+func (s *Scorer) runChunk(ctx context.Context, rows [][]int64, dst []float32, transform bool) error {
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("scorer: %w", ctx.Err())
+	case sess := <-s.pool.free:
+		defer func() { s.pool.free <- sess }()
+		if err := ctx.Err(); err != nil { // select picks randomly when both are ready
+			return fmt.Errorf("scorer: %w", err)
+		}
+		raw, err := run(sess, &s.spec, rows, s.pad)
+		if err != nil {
+			return err
+		}
+		if !transform {
+			copy(dst, raw)
+			return nil
+		}
+		k := len(s.man.Outputs)
+		for i := range rows {
+			for j := range s.man.Outputs {
+				o := &s.man.Outputs[j]
+				v := raw[i*k+o.Index]
+				if o.Transform == TransformSigmoid {
+					v = sigmoid(v)
+				}
+				dst[i*k+j] = v
+			}
+		}
+		return nil
+	}
+}
+
+func sigmoid(x float32) float32 {
+	return float32(1 / (1 + math.Exp(-float64(x))))
+}
+
+// Close waits for calls in flight, then frees the sessions and the
+// tokenizer. Later calls return ErrClosed. The process-wide ONNX Runtime
+// environment stays initialized. Close is idempotent.
+func (s *Scorer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	err := s.pool.destroy()
+	s.tok.Close()
+	if err != nil {
+		return fmt.Errorf("scorer: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,416 @@
+package scorer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qegate/qegate/internal/native"
+)
+
+func near(a, b, tol float32) bool { return math.Abs(float64(a-b)) <= float64(tol) }
+
+func TestSizePool(t *testing.T) {
+	for _, tc := range []struct{ s, th, ncpu, ws, wth int }{
+		{0, 0, 16, 4, 4},
+		{0, 0, 2, 1, 2},
+		{0, 0, 1, 1, 1},
+		{0, 0, 6, 1, 6},
+		{2, 0, 16, 2, 8},
+		{0, 8, 16, 2, 8},
+		{0, 32, 16, 1, 32},
+		{3, 3, 16, 3, 3},
+		{0, 0, 0, 1, 1},
+	} {
+		s, th := sizePool(tc.s, tc.th, tc.ncpu)
+		if s != tc.ws || th != tc.wth {
+			t.Errorf("sizePool(%d, %d, %d) = %d, %d; want %d, %d", tc.s, tc.th, tc.ncpu, s, th, tc.ws, tc.wth)
+		}
+	}
+}
+
+func TestScoreTiny(t *testing.T) {
+	s := newScorer(t, Config{})
+	pairs := tinyPairs(t)
+	res, err := s.Score(bg, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != len(pairs) {
+		t.Fatalf("%d results for %d pairs", len(res), len(pairs))
+	}
+	wantTh := map[string]float32{"en-de": 0.6, "si-en": 0.4}
+	seen := map[string]bool{}
+	for i, r := range res {
+		lp := pairs[i].LangPair()
+		seen[lp] = true
+		th, ok := wantTh[lp]
+		if !ok {
+			th = 0.5
+		}
+		if len(r.Outputs) != 3 || r.Score != r.Outputs[0] || r.Threshold != th || r.Acceptable != (r.Score >= th) {
+			t.Fatalf("pair %d (%s): %+v, want threshold %v", i, lp, r, th)
+		}
+		for j, v := range r.Outputs[:2] { // sigmoid outputs
+			if !(v > 0 && v < 1) {
+				t.Fatalf("pair %d: output %d = %v not a probability", i, j, v)
+			}
+		}
+		if got := s.Threshold(lp); got != th {
+			t.Fatalf("Threshold(%s) = %v, want %v", lp, got, th)
+		}
+	}
+	if len(seen) < 2 {
+		t.Logf("reference covers only %v", seen)
+	}
+	if s.DecisionOutput().Name != "da51" || s.Manifest().Name != "qegate-tiny-random" {
+		t.Fatalf("decision %q, manifest %q", s.DecisionOutput().Name, s.Manifest().Name)
+	}
+	if sess, th := s.PoolSize(); sess < 1 || th < 1 {
+		t.Fatalf("pool %d x %d", sess, th)
+	}
+	// Thresholds decide Acceptable; check both sides of the line.
+	s.SetThresholds(Thresholds{Default: 0})
+	if res, _ := s.Score(bg, pairs[:1]); !res[0].Acceptable || res[0].Threshold != 0 {
+		t.Fatalf("threshold 0: %+v", res[0])
+	}
+	s.SetThresholds(Thresholds{Default: 0, ByLangPair: map[string]float32{pairs[0].LangPair(): 1.01}})
+	if res, _ := s.Score(bg, pairs[:1]); res[0].Acceptable || res[0].Threshold != 1.01 {
+		t.Fatalf("threshold 1.01: %+v", res[0])
+	}
+	if got := s.Thresholds(); got.ByLangPair[pairs[0].LangPair()] != 1.01 {
+		t.Fatalf("Thresholds() = %+v", got)
+	}
+}
+
+func TestScoreOutputAndThresholdConfig(t *testing.T) {
+	pairs := tinyPairs(t)[:4]
+	s := newScorer(t, Config{Output: "z"})
+	res, err := s.Score(bg, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Score != r.Outputs[2] || r.Threshold != 0 {
+			t.Fatalf("output z: %+v", r)
+		}
+	}
+	s2 := newScorer(t, Config{Thresholds: &Thresholds{Default: 0.25, ByLangPair: map[string]float32{"xx-yy": 0.9}}})
+	if s2.Threshold("en-de") != 0.25 || s2.Threshold("xx-yy") != 0.9 {
+		t.Fatalf("Config.Thresholds ignored: %v %v", s2.Threshold("en-de"), s2.Threshold("xx-yy"))
+	}
+}
+
+// Splitting into chunks and padding to a different length must not change
+// scores beyond float noise.
+func TestScoreBatchingInvariance(t *testing.T) {
+	pairs := tinyPairs(t)
+	var base []Result
+	for _, mb := range []int{64, 1, 7, 32} {
+		s := newScorer(t, Config{MaxBatch: mb, Sessions: 2, IntraOpThreads: 1})
+		res, err := s.Score(bg, pairs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if base == nil {
+			base = res
+			continue
+		}
+		for i := range res {
+			for j := range res[i].Outputs {
+				if !near(res[i].Outputs[j], base[i].Outputs[j], 1e-5) {
+					t.Fatalf("MaxBatch %d, pair %d, output %d: %v vs %v", mb, i, j, res[i].Outputs[j], base[i].Outputs[j])
+				}
+			}
+		}
+	}
+}
+
+func TestScoreBadInputs(t *testing.T) {
+	s := newScorer(t, Config{Sessions: 1})
+	good := Pair{Src: "Hello.", MT: "Hallo.", SrcLang: "en", TgtLang: "de"}
+	for _, tc := range []struct {
+		name  string
+		bad   Pair
+		field string
+		want  error
+	}{
+		{"empty src", Pair{MT: "x"}, "src", ErrEmptyText},
+		{"empty mt", Pair{Src: "x"}, "mt", ErrEmptyText},
+		{"both empty", Pair{}, "src", ErrEmptyText},
+		{"spaces", Pair{Src: "   ", MT: "x"}, "src", ErrEmptyText},
+		{"invalid utf8", Pair{Src: "x", MT: "\xc3\x28"}, "mt", ErrInvalidUTF8},
+		{"lone continuation", Pair{Src: "\x80abc", MT: "x"}, "src", ErrInvalidUTF8},
+		{"nul", Pair{Src: "x", MT: "a\x00"}, "mt", ErrNULByte},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.Score(bg, []Pair{good, good, tc.bad, good})
+			var pe *PairError
+			if res != nil || !errors.As(err, &pe) || pe.Index != 2 || pe.Field != tc.field || !errors.Is(err, tc.want) {
+				t.Fatalf("Score = %v, %v; want PairError{2, %s, %v}", res, err, tc.field, tc.want)
+			}
+		})
+	}
+	res, err := s.Score(bg, nil)
+	if err != nil || len(res) != 0 {
+		t.Fatalf("Score(nil) = %v, %v", res, err)
+	}
+	// Odd but valid text must score.
+	for _, src := range []string{"\u200b\u200b", "🌞", strings.Repeat("x", 100000), "\ufffd", "a\u0301\u0301\u0301"} {
+		if _, err := s.Score(bg, []Pair{{Src: src, MT: "ok", SrcLang: "en", TgtLang: "de"}}); err != nil {
+			t.Errorf("Score(%.20q) = %v", src, err)
+		}
+	}
+}
+
+func TestInferMatchesScore(t *testing.T) {
+	s := newScorer(t, Config{})
+	pairs := tinyPairs(t)[:5]
+	b, err := s.Encode(pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := s.Infer(bg, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Score(bg, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range res {
+		for j := range outs[i] {
+			if outs[i][j] != res[i].Outputs[j] {
+				t.Fatalf("pair %d output %d: Infer %v, Score %v", i, j, outs[i][j], res[i].Outputs[j])
+			}
+		}
+	}
+	if _, err := s.Infer(bg, nil); err == nil {
+		t.Fatal("Infer(nil) succeeded")
+	}
+	if outs, err := s.Infer(bg, &Batch{}); err != nil || len(outs) != 0 {
+		t.Fatalf("Infer(empty) = %v, %v", outs, err)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	requireORT(t)
+	// A copy of the tiny model whose files the cases may break.
+	brokenCopy := func(t *testing.T, file string, content []byte) string {
+		dir := t.TempDir()
+		for _, f := range []string{ManifestFile, ModelFile, TokenizerFile} {
+			b, err := os.ReadFile(filepath.Join(tinyDir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f == file {
+				b = content
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	manifestWith := func(t *testing.T, mutate func(map[string]any)) []byte {
+		m := tinyManifestJSON(t)
+		mutate(m)
+		return mustJSON(t, m)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  func(t *testing.T) Config
+		want string
+	}{
+		{"missing dir", func(t *testing.T) Config { return Config{ModelDir: filepath.Join(t.TempDir(), "nope")} }, "scorer: load manifest: open"},
+		{"unknown output", func(*testing.T) Config { return Config{ModelDir: tinyDir, Output: "bleu"} }, `scorer: output "bleu" is not in`},
+		{"max len too large", func(*testing.T) Config { return Config{ModelDir: tinyDir, MaxLen: 129} }, "MaxLen 129 outside [4, 128]"},
+		{"max len too small", func(*testing.T) Config { return Config{ModelDir: tinyDir, MaxLen: 3} }, "MaxLen 3 outside"},
+		{"negative sessions", func(*testing.T) Config { return Config{ModelDir: tinyDir, Sessions: -1} }, "must not be negative"},
+		{"corrupt model", func(t *testing.T) Config {
+			return Config{ModelDir: brokenCopy(t, ModelFile, []byte("not onnx"))}
+		}, "scorer: inspect model.onnx"},
+		{"corrupt tokenizer", func(t *testing.T) Config {
+			return Config{ModelDir: brokenCopy(t, TokenizerFile, []byte(`{"model": 1}`))}
+		}, "scorer: load tokenizer:"},
+		{"output name not in graph", func(t *testing.T) Config {
+			return Config{ModelDir: brokenCopy(t, ManifestFile, manifestWith(t, func(m map[string]any) {
+				m["onnx"].(map[string]any)["output"] = "logits"
+			}))}
+		}, `onnx.output "logits" is not a graph output`},
+		{"fewer outputs than graph columns", func(t *testing.T) Config {
+			return Config{ModelDir: brokenCopy(t, ManifestFile, manifestWith(t, func(m map[string]any) {
+				m["outputs"] = m["outputs"].([]any)[:2]
+				output(m, 1)["index"] = 0
+			}))}
+		}, "has 3 columns, model.json lists 2 outputs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(tc.cfg(t))
+			if err == nil {
+				s.Close()
+				t.Fatal("New succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestORTLibraryMissing runs itself in a child process, where ONNX Runtime
+// is not yet initialized, with a library path that does not exist.
+func TestORTLibraryMissing(t *testing.T) {
+	if os.Getenv("SCORER_TEST_CHILD") == "1" {
+		_, err := New(Config{ModelDir: tinyDir, ORTLibrary: "/nonexistent/libonnxruntime.so"})
+		if err == nil || !strings.Contains(err.Error(), "scorer: onnxruntime library") ||
+			!strings.Contains(err.Error(), native.EnvORTLibrary) {
+			t.Fatalf("err = %v", err)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestORTLibraryMissing$", "-test.v")
+	cmd.Env = append(os.Environ(), "SCORER_TEST_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func TestConcurrentScore(t *testing.T) {
+	s := newScorer(t, Config{Sessions: 2, IntraOpThreads: 1, MaxBatch: 4})
+	pairs := tinyPairs(t)
+	want, err := s.Score(bg, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			for range 10 {
+				lo := rng.IntN(len(pairs))
+				hi := lo + 1 + rng.IntN(min(12, len(pairs)-lo))
+				res, err := s.Score(bg, pairs[lo:hi])
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i, r := range res {
+					if !near(r.Score, want[lo+i].Score, 1e-5) || r.Acceptable != want[lo+i].Acceptable {
+						errs <- errors.New("concurrent result differs")
+						return
+					}
+				}
+				if g%2 == 0 { // thresholds may change under load
+					s.SetThresholds(s.Thresholds())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestContextCancellation(t *testing.T) {
+	pairs := tinyPairs(t)[:3]
+
+	t.Run("cancelled before", func(t *testing.T) {
+		s := newScorer(t, Config{Sessions: 1})
+		ctx, cancel := context.WithCancel(bg)
+		cancel()
+		if _, err := s.Score(ctx, pairs); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		b, _ := s.Encode(pairs)
+		if _, err := s.Infer(ctx, b); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Infer err = %v", err)
+		}
+	})
+
+	t.Run("deadline while waiting for a session", func(t *testing.T) {
+		s := newScorer(t, Config{Sessions: 1})
+		sess := <-s.pool.free // occupy the only session
+		ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
+		defer cancel()
+		_, err := s.Score(ctx, pairs)
+		s.pool.free <- sess
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := s.Score(bg, pairs); err != nil { // the scorer still works
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("chunks of a cancelled call are all accounted for", func(t *testing.T) {
+		s := newScorer(t, Config{Sessions: 2, MaxBatch: 1})
+		all := tinyPairs(t)
+		for range 20 {
+			ctx, cancel := context.WithCancel(bg)
+			go func() { time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond); cancel() }()
+			_, err := s.Score(ctx, all)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+			// Every session must be back in the pool once Score returns.
+			if n := len(s.pool.free); n != 2 {
+				t.Fatalf("%d sessions free after Score returned", n)
+			}
+			cancel()
+		}
+	})
+
+	t.Run("close waits for calls in flight", func(t *testing.T) {
+		requireORT(t)
+		s, err := New(Config{ModelDir: tinyDir, Sessions: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess := <-s.pool.free
+		scored := make(chan error, 1)
+		go func() { _, err := s.Score(bg, pairs); scored <- err }()
+		for s.mu.TryLock() { // wait until Score holds its read lock
+			s.mu.Unlock()
+			time.Sleep(time.Millisecond)
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- s.Close() }()
+		select {
+		case <-closed:
+			t.Fatal("Close returned while Score was in flight")
+		case <-time.After(50 * time.Millisecond):
+		}
+		s.pool.free <- sess
+		if err := <-scored; err != nil {
+			t.Fatalf("in-flight Score: %v", err)
+		}
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Score(bg, pairs); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Score after Close: %v", err)
+		}
+		if _, err := s.Encode(pairs); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Encode after Close: %v", err)
+		}
+		if _, err := s.Infer(bg, &Batch{}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Infer after Close: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+	})
+}

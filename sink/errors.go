@@ -1,0 +1,49 @@
+package sink
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// WriteErrors reports per-record outcomes of a failed Write: entry i is the
+// error of record i, nil when that record was written. A sink returns it
+// (wrapped or not) so the caller retries only what failed.
+type WriteErrors []error
+
+func (e WriteErrors) Error() string {
+	n, first := 0, error(nil)
+	for _, err := range e {
+		if err != nil {
+			n++
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return fmt.Sprintf("%d of %d records failed (first: %v)", n, len(e), first)
+}
+
+// PermanentError marks a record that retrying cannot deliver (the topic does
+// not exist, the record is too large): the caller dead-letters it instead.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// IsPermanent reports whether err is, or wraps, a PermanentError.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// Reason renders err for a qe-error header: short and single-line.
+func Reason(err error) string {
+	s := strings.ReplaceAll(err.Error(), "\n", " ")
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}

@@ -1,0 +1,134 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// KafkaConfig configures a Kafka sink.
+type KafkaConfig struct {
+	// Brokers are the bootstrap addresses. Required.
+	Brokers []string
+	// BatchTimeout bounds how long the writer waits to fill a produce
+	// request. Zero means 5ms: the pipeline already batches, so the
+	// writer should not add latency of its own.
+	BatchTimeout time.Duration
+	// WriteTimeout bounds one produce round trip. Zero means 10s.
+	WriteTimeout time.Duration
+	// MaxAttempts is kafka-go's retry count per write. Zero means 3; the
+	// pipeline retries failed batches on top of this, without acking.
+	MaxAttempts int
+	// BatchBytes caps one produce request. Zero means 16 MiB, so that values
+	// up to the pipeline's max message size fit.
+	BatchBytes int64
+}
+
+// Kafka writes records to Kafka topics with acks=all and synchronous
+// delivery: Write returns only once every record is acknowledged by all
+// in-sync replicas, so the caller may ack the inputs. Async mode is never
+// used because it hides delivery errors.
+type Kafka struct {
+	w *kafka.Writer
+}
+
+// NewKafka returns a Kafka sink. The writer picks the topic per record.
+func NewKafka(cfg KafkaConfig) (*Kafka, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("sink: kafka: no brokers configured")
+	}
+	if cfg.BatchTimeout == 0 {
+		cfg.BatchTimeout = 5 * time.Millisecond
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.BatchBytes == 0 {
+		cfg.BatchBytes = 16 << 20
+	}
+	w := &kafka.Writer{
+		Addr: kafka.TCP(cfg.Brokers...),
+		// murmur2 matches the Java client's partitioner, so keyed records land
+		// where a Java producer would put them; keyless records spread.
+		Balancer:               &kafka.Murmur2Balancer{},
+		RequiredAcks:           kafka.RequireAll,
+		Async:                  false,
+		BatchTimeout:           cfg.BatchTimeout,
+		BatchSize:              1000,
+		BatchBytes:             cfg.BatchBytes,
+		WriteTimeout:           cfg.WriteTimeout,
+		ReadTimeout:            cfg.WriteTimeout,
+		MaxAttempts:            cfg.MaxAttempts,
+		AllowAutoTopicCreation: false,
+	}
+	return &Kafka{w: w}, nil
+}
+
+// Write produces recs and blocks until all are acknowledged or one fails.
+// On error some records may have been written: the caller must not ack
+// any input of the batch (at-least-once; duplicates are possible on retry).
+func (k *Kafka) Write(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, len(recs))
+	for i, r := range recs {
+		hs := make([]kafka.Header, len(r.Headers))
+		for j, h := range r.Headers {
+			hs[j] = kafka.Header{Key: h.Key, Value: h.Value}
+		}
+		msgs[i] = kafka.Message{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: hs}
+	}
+	err := k.w.WriteMessages(ctx, msgs...)
+	if err == nil {
+		return nil
+	}
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) && len(werrs) == len(recs) {
+		out := make(WriteErrors, len(werrs))
+		for i, e := range werrs {
+			if e == nil {
+				continue
+			}
+			if permanentKafka(e) {
+				e = &PermanentError{Err: e}
+			}
+			out[i] = fmt.Errorf("sink: kafka write %s: %w", recs[i].Topic, e)
+		}
+		return out
+	}
+	if permanentKafka(err) {
+		err = &PermanentError{Err: err}
+	}
+	return fmt.Errorf("sink: kafka write: %w", err)
+}
+
+// permanentKafka lists the broker answers that no retry can change.
+func permanentKafka(err error) bool {
+	for _, e := range []error{
+		kafka.UnknownTopicOrPartition, kafka.MessageSizeTooLarge, kafka.InvalidTopic,
+		kafka.TopicAuthorizationFailed, kafka.RecordListTooLarge, kafka.InvalidRecord,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stats exposes the writer's counters for metrics.
+func (k *Kafka) Stats() kafka.WriterStats { return k.w.Stats() }
+
+// Close flushes and closes the writer.
+func (k *Kafka) Close() error {
+	if err := k.w.Close(); err != nil {
+		return fmt.Errorf("sink: kafka close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,28 @@
+// Package sink provides the destinations routed records are written to:
+// Kafka topics and JSON-lines files.
+package sink
+
+// Header is one record header (Kafka header, or a field in file output).
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one routed output. Topic is the already-expanded destination
+// name: a Kafka topic for the Kafka sink, a file name stem for the file sink.
+type Record struct {
+	Topic   string
+	Key     []byte
+	Value   []byte
+	Headers []Header
+}
+
+// Header returns the value of the first header named key, or nil.
+func (r Record) Header(key string) []byte {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+"""Dev metrics: Pearson/Spearman vs z_mean; F1 of the acceptable class (with per-pair thresholds
+chosen on dev to maximise it), macro-F1, precision, recall."""
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+
+from .data import PAIRS
+
+
+def prf(y, pred):
+    tp = float(np.sum((pred == 1) & (y == 1)))
+    fp = float(np.sum((pred == 1) & (y == 0)))
+    fn = float(np.sum((pred == 0) & (y == 1)))
+    tn = float(np.sum((pred == 0) & (y == 0)))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    p0 = tn / (tn + fn) if tn + fn else 0.0
+    r0 = tn / (tn + fp) if tn + fp else 0.0
+    f0 = 2 * p0 * r0 / (p0 + r0) if p0 + r0 else 0.0
+    return {"f1": f, "precision": p, "recall": r, "macro_f1": (f + f0) / 2}
+
+
+def best_threshold(score, y):
+    """Threshold on score maximising F1 of the acceptable (y=1) class; midpoint between scores."""
+    s = np.unique(score)
+    cands = np.concatenate([[s[0] - 1e-6], (s[1:] + s[:-1]) / 2 if len(s) > 1 else []])
+    # vectorised F1 over candidates via sorting
+    order = np.argsort(-score)
+    ss, yy = score[order], y[order]
+    tp = np.cumsum(yy); k = np.arange(1, len(yy) + 1)
+    pos = yy.sum()
+    f1 = 2 * tp / (k + pos)
+    # predicting positive for the top-k; only valid where score strictly drops after k
+    valid = np.concatenate([ss[1:] < ss[:-1], [True]])
+    f1 = np.where(valid, f1, -1)
+    i = int(np.argmax(f1))
+    thr = (ss[i] + ss[i + 1]) / 2 if i + 1 < len(ss) else ss[i] - 1e-6
+    return float(thr)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def evaluate(lp, mean, z, cols, thresholds=None):
+    """cols: dict name -> dev scores (z: regression value; da51/da70: probability).
+    thresholds: optional fixed per-pair thresholds {name: {lp: t}}; otherwise chosen on dev.
+    Returns (metrics, thresholds). Classification metrics are computed for every classifier
+    column and for the regression column thresholded (name 'z@51', 'z@70')."""
+    lp = np.asarray(lp)
+    res = {"per_pair": {}, "avg": {}}
+    chosen = {}
+    tasks = []
+    for name in cols:
+        if name == "z":
+            tasks += [("z@51", "z", 51), ("z@70", "z", 70)]
+        else:
+            tasks.append((name, name, int(name[2:])))
+    for p in PAIRS:
+        m = lp == p
+        if not m.any():
+            continue
+        r = {}
+        if "z" in cols:
+            r["pearson"] = float(pearsonr(cols["z"][m], z[m])[0])
+            r["spearman"] = float(spearmanr(cols["z"][m], z[m])[0])
+        for key, col, t in tasks:
+            y = (mean[m] >= t).astype(int)
+            sc = cols[col][m]
+            if thresholds and key in thresholds and p in thresholds[key]:
+                th = thresholds[key][p]
+            else:
+                th = best_threshold(sc, y)
+            chosen.setdefault(key, {})[p] = th
+            for k, v in prf(y, (sc >= th).astype(int)).items():
+                r[f"{key}_{k}"] = v
+        res["per_pair"][p] = r
+    keys = next(iter(res["per_pair"].values())).keys()
+    res["avg"] = {k: float(np.mean([res["per_pair"][p][k] for p in res["per_pair"]])) for k in keys}
+    return res, chosen
+
+
+def cols_from_scores(scores, kinds):
+    out = {}
+    for i, k in enumerate(kinds):
+        out[k] = scores[:, i] if k == "z" else sigmoid(scores[:, i])
+    return out

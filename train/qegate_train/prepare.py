@@ -1,0 +1,64 @@
+"""Step 1 of the recipe (CPU): base model -> trimmed tokenizer + compact base + encoded data.
+
+Everything lands in train/.work/carry/ (small enough to travel to a GPU machine)."""
+import json
+import os
+import time
+
+import numpy as np
+
+from . import data, e5bin, tokjson, vocab
+from .encode import encode_pairs
+
+
+def carry_dir():
+    return os.path.join(e5bin.work_dir(), "carry")
+
+
+def encode_split(tok, split, max_len=512):
+    """Ragged token ids of each side (no specials, untruncated up to max_len each)."""
+    out = {}
+    for side, texts in (("src", split.src), ("mt", split.mt)):
+        enc = tok.encode_batch(texts, add_special_tokens=False)
+        lens = np.array([min(len(e.ids), max_len) for e in enc], np.int64)
+        flat = np.concatenate([np.array(e.ids[:max_len], np.int32) for e in enc])
+        out[side + "_ids"] = flat
+        out[side + "_off"] = np.concatenate([[0], np.cumsum(lens)])
+    out["lp"] = np.array([data.PAIRS.index(l) for l in split.lp], np.int64)
+    out["mean"] = split.mean
+    out["z"] = split.z
+    return out
+
+
+def prepare(out=None, log=print):
+    out = out or carry_dir()
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    b = e5bin.load_default()
+    norm = tokjson.normalizer_from_table(b.norm)
+    full = tokjson.load(tokjson.build_tokenizer_json(b.pieces, b.scores, norm))
+    tr, dv = data.load("train"), data.load("dev")
+    texts = tr.src + tr.mt + dv.src + dv.mt
+    counts = vocab.count_pieces(full, texts)
+    rows = vocab.select_rows(b.pieces, counts, texts_for_scripts=texts)
+    pieces, scores = vocab.trim(b.pieces, b.scores, rows)
+    tj = tokjson.build_tokenizer_json(pieces, scores, norm)
+    tokjson.write(os.path.join(out, "tokenizer.json"), tj)
+    tok = tokjson.load(tj)
+    # the trimmed tokenizer must segment the corpus exactly like the full one (remapped ids)
+    remap = {int(o): i for i, o in enumerate(rows)}
+    agree = 0
+    sample = texts[::50]
+    for a, c in zip(full.encode_batch(sample, add_special_tokens=False),
+                    tok.encode_batch(sample, add_special_tokens=False)):
+        agree += [remap[i] for i in a.ids] == c.ids
+    e5bin.CompactBase.save(b, rows, os.path.join(out, "base.npz"))
+    for name, sp in (("train", tr), ("dev", dv)):
+        np.savez(os.path.join(out, f"{name}.npz"), **encode_split(tok, sp))
+    info = {"full_vocab": len(b.pieces), "embedding_rows": int(b.VOC), "used_pieces": len(counts),
+            "kept_pieces": len(pieces), "trim_agreement_sample": agree / len(sample),
+            "n_sample": len(sample), "seconds": round(time.time() - t0, 1)}
+    with open(os.path.join(out, "prepare.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    log(json.dumps(info))
+    return info
