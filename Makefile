@@ -45,7 +45,7 @@ export CGO_LDFLAGS := -L$(NATIVE_LIB)
 TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: all native build demo bench venv model test test-go test-py lint vet staticcheck fmt-check env clean
+.PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint vet staticcheck fmt-check env clean
 
 all: build
 
@@ -53,8 +53,17 @@ all: build
 native:
 	@bash deploy/setup/all.sh
 
+# The pieces one at a time (build needs only the two libraries, no root).
+native-libs:
+	@bash deploy/setup/onnxruntime.sh
+	@bash deploy/setup/tokenizers.sh
+kafka-libs:
+	@bash deploy/setup/kafka.sh
+kcat:
+	@bash deploy/setup/kcat.sh
+
 ## build: bin/qegate
-build: native
+build: native-libs
 	@mkdir -p $(dir $(BIN))
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/qegate
 
@@ -79,10 +88,10 @@ $(STATICCHECK):
 	GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@mv $(TOOLS_BIN)/staticcheck $@
 
-staticcheck: native $(STATICCHECK)
+staticcheck: native-libs $(STATICCHECK)
 	$(STATICCHECK) -tags '$(TEST_TAGS)' ./...
 
-vet: native
+vet: native-libs
 	$(GO) vet -tags '$(TEST_TAGS)' ./...
 
 fmt-check:
@@ -90,11 +99,16 @@ fmt-check:
 	out="$$( [[ -z "$$files" ]] || gofmt -l $$files )"; \
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## lint: gofmt, go vet, staticcheck (all with the test tags)
-lint: fmt-check vet staticcheck
+## lint: gofmt, go vet, staticcheck (all with the test tags); runs all three
+lint: native-libs $(STATICCHECK)
+	@failed=""; \
+	for check in fmt-check vet staticcheck; do \
+		$(MAKE) --no-print-directory $$check || failed="$$failed $$check"; \
+	done; \
+	if [[ -n "$$failed" ]]; then echo "=== lint FAILED:$$failed"; exit 1; fi
 
 test-go: native
-	GOFLAGS='$(TEST_GOFLAGS)' $(GO) test $(GO_TEST_FLAGS) -tags '$(TEST_TAGS)' ./...
+	GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' $(GO) test $(GO_TEST_FLAGS) -tags '$(TEST_TAGS)' ./...
 
 test-py: venv
 	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests
@@ -113,7 +127,7 @@ test: native venv
 env:
 	@echo 'export CGO_ENABLED=1'
 	@echo 'export CGO_LDFLAGS=-L$(NATIVE_LIB)'
-	@echo "export GOFLAGS='$(TEST_GOFLAGS)'"
+	@echo "export GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))'"
 
 ## clean: remove build outputs (keeps .cache/ and the venv; `make distclean` drops those too)
 clean:

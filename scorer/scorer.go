@@ -290,8 +290,10 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 		wg.Go(func() { errs[c] = s.runChunk(ctx, b.rows[lo:hi], flat[lo*k:hi*k], transform) })
 	}
 	wg.Wait() // never return while a chunk may still be inside ORT
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first, in chunk order: usually all say the same
+		}
 	}
 	return outs, nil
 }

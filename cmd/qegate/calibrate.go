@@ -67,7 +67,7 @@ acceptable booleans of JSONL data. It prints a precision/recall table per pair;
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "model %s %s (%s), output %s, gold DA >= %g, goal %s\n\n", info.Name, info.Version, info.Dir, name, c, g)
-			groups := evaluate.Group(sd.data.Rows, func(i int) bool { return sd.scored.Outputs[i] != nil })
+			groups := evaluate.Group(sd.data.Rows, info.Scored(sd.scored.Outputs))
 			lps := make([]string, 0, len(groups))
 			for lp := range groups {
 				lps = append(lps, lp)

@@ -212,4 +212,3 @@ func (c *Config) Logger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
-

@@ -393,4 +393,3 @@ func printDemo(w io.Writer, s *demoSummary) {
 		s.Accepted+s.Rejected+s.Review+s.DeadLetter, s.Fed, s.ReadBack)
 	fmt.Fprintf(w, "rate: %.1f pairs/s end to end (%.1fs)\n", s.PairsPerS, s.Seconds)
 }
-

@@ -56,6 +56,22 @@ func (a scorerAdapter) Score(ctx context.Context, rows []evaluate.Row) ([][]floa
 	return out, nil
 }
 
+// Lengths returns each row's encoded length in tokens (special tokens included,
+// after truncation), so that evaluate.ScoreRows batches rows of equal length;
+// -1 for a row that does not encode (scoring will report it).
+func (a scorerAdapter) Lengths(rows []evaluate.Row) []int {
+	out := make([]int, len(rows))
+	for i, r := range rows {
+		b, err := a.s.Encode([]scorer.Pair{{Src: r.Src, MT: r.MT, SrcLang: r.SrcLang, TgtLang: r.TgtLang}})
+		if err != nil || b.Len() != 1 {
+			out[i] = -1
+			continue
+		}
+		out[i] = len(b.TokenIDs(0))
+	}
+	return out
+}
+
 // modelInfo converts the scorer's manifest into what evaluate needs.
 func modelInfo(m *scorer.Manifest) *evaluate.ModelInfo {
 	info := &evaluate.ModelInfo{Dir: m.Dir, Name: m.Name, Version: m.Version, DefaultOutput: m.DefaultOutput}

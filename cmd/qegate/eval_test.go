@@ -15,20 +15,20 @@ import (
 	"github.com/qegate/qegate/internal/native"
 )
 
-// tinyModel is the random-weight test model of the scorer package.
-const tinyModel = "../../scorer/testdata/tiny"
+// evalTinyModel is the random-weight test model of the scorer package.
+const evalTinyModel = "../../scorer/testdata/tiny"
 
-func needScorer(t *testing.T) {
+func evalNeedScorer(t *testing.T) {
 	t.Helper()
 	if native.ORTLibrary() == "" {
 		t.Skip("libonnxruntime.so not found (make native)")
 	}
-	if _, err := os.Stat(filepath.Join(tinyModel, "model.onnx")); err != nil {
+	if _, err := os.Stat(filepath.Join(evalTinyModel, "model.onnx")); err != nil {
 		t.Skip("tiny model missing")
 	}
 }
 
-func runCmd(t *testing.T, cmd *cobra.Command, args ...string) (stdout, stderr string, err error) {
+func evalRun(t *testing.T, cmd *cobra.Command, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
 	cmd.SetArgs(args)
@@ -38,9 +38,9 @@ func runCmd(t *testing.T, cmd *cobra.Command, args ...string) (stdout, stderr st
 	return o.String(), e.String(), err
 }
 
-// writeData writes a small synthetic MLQE-PE style dev set: two pairs, quotes in
+// evalData writes a small synthetic MLQE-PE style dev set: two pairs, quotes in
 // the text, and two bad rows.
-func writeData(t *testing.T) string {
+func evalData(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	hdr := "index\toriginal\ttranslation\tscores\tmean\tz_scores\tz_mean\tmodel_scores\n"
@@ -63,10 +63,10 @@ func writeData(t *testing.T) string {
 }
 
 func TestEvalCommandJSON(t *testing.T) {
-	needScorer(t)
-	data := writeData(t)
+	evalNeedScorer(t)
+	data := evalData(t)
 	plots := filepath.Join(t.TempDir(), "plots")
-	out, errOut, err := runCmd(t, newEvalCmd(), "--data", data, "--model", tinyModel, "--json", "--plot", plots, "--batch", "8")
+	out, errOut, err := evalRun(t, newEvalCmd(), "--data", data, "--model", evalTinyModel, "--json", "--plot", plots, "--batch", "8")
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, errOut)
 	}
@@ -102,7 +102,7 @@ func TestEvalCommandJSON(t *testing.T) {
 	}
 
 	// The text form prints the same pairs and the average.
-	out, _, err = runCmd(t, newEvalCmd(), "--data", data, "--model", tinyModel)
+	out, _, err = evalRun(t, newEvalCmd(), "--data", data, "--model", evalTinyModel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,27 +114,27 @@ func TestEvalCommandJSON(t *testing.T) {
 }
 
 func TestEvalCommandErrors(t *testing.T) {
-	needScorer(t)
-	if _, _, err := runCmd(t, newEvalCmd(), "--model", tinyModel); err == nil {
+	evalNeedScorer(t)
+	if _, _, err := evalRun(t, newEvalCmd(), "--model", evalTinyModel); err == nil {
 		t.Error("missing --data: no error")
 	}
-	if _, _, err := runCmd(t, newEvalCmd(), "--data", filepath.Join(t.TempDir(), "nope.tsv"), "--model", tinyModel); err == nil {
+	if _, _, err := evalRun(t, newEvalCmd(), "--data", filepath.Join(t.TempDir(), "nope.tsv"), "--model", evalTinyModel); err == nil {
 		t.Error("missing file: no error")
 	}
 	dir := t.TempDir()
 	p := filepath.Join(dir, "en-de.tsv")
 	_ = os.WriteFile(p, []byte("original\ttranslation\tmean\n\tx\t50\n"), 0o644)
-	if _, _, err := runCmd(t, newEvalCmd(), "--data", p, "--model", tinyModel); err == nil || !strings.Contains(err.Error(), "no usable rows") {
+	if _, _, err := evalRun(t, newEvalCmd(), "--data", p, "--model", evalTinyModel); err == nil || !strings.Contains(err.Error(), "no usable rows") {
 		t.Errorf("only bad rows: err = %v", err)
 	}
 }
 
 func TestCalibrateCommand(t *testing.T) {
-	needScorer(t)
-	data := writeData(t)
+	evalNeedScorer(t)
+	data := evalData(t)
 	model := t.TempDir()
 	for _, f := range []string{"model.json", "model.onnx", "tokenizer.json"} {
-		b, err := os.ReadFile(filepath.Join(tinyModel, f))
+		b, err := os.ReadFile(filepath.Join(evalTinyModel, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestCalibrateCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, errOut, err := runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "max-f1", "--output", "da70", "--write")
+	out, errOut, err := evalRun(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "max-f1", "--output", "da70", "--write")
 	if err != nil {
 		t.Fatalf("calibrate: %v\n%s", err, errOut)
 	}
@@ -174,13 +174,13 @@ func TestCalibrateCommand(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(model, "model.json.bak")); err != nil {
 		t.Error(err)
 	}
-	if _, _, err := runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "recall=0.9"); err == nil {
+	if _, _, err := evalRun(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "recall=0.9"); err == nil {
 		t.Error("bad goal: no error")
 	}
-	if _, _, err := runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "max-f1", "--output", "nope"); err == nil {
+	if _, _, err := evalRun(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "max-f1", "--output", "nope"); err == nil {
 		t.Error("unknown output: no error")
 	}
-	out, _, err = runCmd(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "precision=0.99")
+	out, _, err = evalRun(t, newCalibrateCmd(), "--data", data, "--model", model, "--goal", "precision=0.99")
 	if err != nil {
 		t.Fatal(err)
 	}

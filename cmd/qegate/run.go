@@ -66,4 +66,3 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&path, "config", "c", "configs/qegate.yaml", "config file (YAML); QEGATE_* env vars override keys")
 	return cmd
 }
-

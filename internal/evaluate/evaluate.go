@@ -79,7 +79,7 @@ func Evaluate(m *ModelInfo, rows []Row, outputs [][]float32) *Report {
 	boolCut := m.BoolCut()
 	usedBool := false
 
-	groups := Group(rows, func(i int) bool { return i < len(outputs) && outputs[i] != nil })
+	groups := Group(rows, m.Scored(outputs))
 	lps := make([]string, 0, len(groups))
 	for lp := range groups {
 		lps = append(lps, lp)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"sort"
@@ -45,7 +46,7 @@ func (f *fakeScorer) Score(_ context.Context, rows []Row) ([][]float32, error) {
 			return nil, errors.New("bad pair")
 		}
 		w := float32(len(r.MT)%5) / 10
-		var p float32 = 0.3 + w
+		p := 0.3 + w
 		if r.DA != nil {
 			p = float32(*r.DA)/100 + w - 0.2
 		} else if r.Acceptable != nil && *r.Acceptable {
@@ -209,6 +210,14 @@ func TestEvaluateUndefinedMetrics(t *testing.T) {
 	if _, err := json.Marshal(empty); err != nil {
 		t.Fatal(err)
 	}
+	// A short result (fewer outputs than the manifest lists) is left out, not indexed.
+	short := make([][]float32, len(rows))
+	for i := range short {
+		short[i] = []float32{0.5}
+	}
+	if r := Evaluate(threeOutputModel(), rows, short); len(r.Pairs) != 0 {
+		t.Errorf("short outputs evaluated: %+v", r.Pairs)
+	}
 }
 
 func TestOutputSelection(t *testing.T) {
@@ -349,5 +358,34 @@ func TestScoreRowsIsolatesFailingRow(t *testing.T) {
 	cancel()
 	if _, err := ScoreRows(ctx, &fakeScorer{}, rows, ScoreOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: err = %v", err)
+	}
+}
+
+// measuringScorer reports token lengths that reverse the input order.
+type measuringScorer struct{ fakeScorer }
+
+func (m *measuringScorer) Lengths(rows []Row) []int {
+	out := make([]int, len(rows))
+	for i := range rows {
+		out[i] = len(rows) - i
+	}
+	return out
+}
+
+func TestScoreRowsUsesMeasurer(t *testing.T) {
+	rows := mkRows("en-de", 20, true, false, false)
+	for i := range rows {
+		rows[i].Src = fmt.Sprint(i)
+	}
+	m := &measuringScorer{}
+	if _, err := ScoreRows(context.Background(), m, rows, ScoreOptions{BatchSize: 5, Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// One worker: batches arrive in length order, i.e. rows 19..15, 14..10, ...
+	if got := m.batches[0][0].Src; got != "19" {
+		t.Errorf("first row scored %q, want 19", got)
+	}
+	if got := m.batches[3][4].Src; got != "0" {
+		t.Errorf("last row scored %q, want 0", got)
 	}
 }

@@ -111,3 +111,9 @@ func (m *ModelInfo) CorrelationIndex() int {
 	}
 	return m.DecisionIndex()
 }
+
+// Scored returns a filter for Group: row i was scored and has every output the
+// manifest lists (a short or missing result is left out rather than indexed).
+func (m *ModelInfo) Scored(outputs [][]float32) func(i int) bool {
+	return func(i int) bool { return i < len(outputs) && len(outputs[i]) >= len(m.Outputs) }
+}

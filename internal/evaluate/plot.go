@@ -21,7 +21,7 @@ func Plot(dir string, m *ModelInfo, rows []Row, outputs [][]float32) ([]string, 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plot: %w", err)
 	}
-	groups := Group(rows, func(i int) bool { return i < len(outputs) && outputs[i] != nil })
+	groups := Group(rows, m.Scored(outputs))
 	lps := make([]string, 0, len(groups))
 	for lp := range groups {
 		lps = append(lps, lp)

@@ -261,3 +261,28 @@ func TestLangPairFromName(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReaders checks that no input makes the readers panic, and that every
+// accepted row is scoreable text with sane labels.
+func FuzzReaders(f *testing.F) {
+	f.Add(tsvHeader+"0\ta \"b\"\tc\t[]\t50\t[]\t0.1\t0\n", `{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de","da":5}`)
+	f.Add("original\ttranslation\n\t\n", `{"acceptable":1}`)
+	f.Add("\xff\t\n", "[]\n{}\nnull")
+	f.Fuzz(func(t *testing.T, tsv, jsonl string) {
+		dir := t.TempDir()
+		writeFile(t, dir, "en-de.tsv", tsv)
+		writeFile(t, dir, "x.jsonl", jsonl)
+		d, err := ReadPath(dir)
+		if err != nil {
+			return
+		}
+		for _, r := range d.Rows {
+			if checkText("src", r.Src) != "" || checkText("mt", r.MT) != "" {
+				t.Errorf("accepted bad text %+v", r)
+			}
+			if r.DA != nil && (*r.DA < 0 || *r.DA > 100) {
+				t.Errorf("accepted DA %v", *r.DA)
+			}
+		}
+	})
+}

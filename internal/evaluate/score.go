@@ -17,6 +17,13 @@ type Scorer interface {
 	Score(ctx context.Context, rows []Row) ([][]float32, error)
 }
 
+// Measurer is optionally implemented by a Scorer that can tell how long each row
+// is in model tokens; ScoreRows then groups rows by that length instead of by
+// text bytes, which pads less across scripts. A row it cannot measure gets -1.
+type Measurer interface {
+	Lengths(rows []Row) []int
+}
+
 // ScoreOptions tunes ScoreRows.
 type ScoreOptions struct {
 	// BatchSize is the number of rows per Score call (default 32).
@@ -65,11 +72,20 @@ func ScoreRows(ctx context.Context, s Scorer, rows []Row, opt ScoreOptions) (*Sc
 	for i := range order {
 		order[i] = i
 	}
-	// Byte length approximates token length well enough to group similar rows.
-	sort.SliceStable(order, func(a, b int) bool {
-		ra, rb := rows[order[a]], rows[order[b]]
-		return len(ra.Src)+len(ra.MT) < len(rb.Src)+len(rb.MT)
-	})
+	start := time.Now() // measuring lengths (tokenizing) is part of scoring
+	// Group rows of similar length so that a batch pads little: token counts when
+	// the scorer can give them, else text bytes.
+	var lengths []int
+	if m, ok := s.(Measurer); ok {
+		lengths = m.Lengths(rows)
+	}
+	if len(lengths) != len(rows) {
+		lengths = make([]int, len(rows))
+		for i, r := range rows {
+			lengths[i] = len(r.Src) + len(r.MT)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return lengths[order[a]] < lengths[order[b]] })
 	var batches [][]int
 	for i := 0; i < len(order); i += bs {
 		batches = append(batches, order[i:min(i+bs, len(order))])
@@ -84,7 +100,6 @@ func ScoreRows(ctx context.Context, s Scorer, rows []Row, opt ScoreOptions) (*Sc
 		wg       sync.WaitGroup
 	)
 	work := make(chan []int)
-	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {

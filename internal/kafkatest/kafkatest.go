@@ -163,6 +163,21 @@ func (b *Broker) Stop() { b.halt(syscall.SIGTERM, 20*time.Second) }
 // for Restart.
 func (b *Broker) Kill() { b.halt(syscall.SIGKILL, 0) }
 
+// Pause freezes the broker process (SIGSTOP): connections stay open but
+// nothing answers, as with a hung broker or a network stall. Resume undoes it.
+func (b *Broker) Pause() { b.signal(syscall.SIGSTOP) }
+
+// Resume continues a broker frozen by Pause (SIGCONT).
+func (b *Broker) Resume() { b.signal(syscall.SIGCONT) }
+
+func (b *Broker) signal(sig syscall.Signal) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.runningLocked() {
+		_ = b.cmd.Process.Signal(sig)
+	}
+}
+
 // Restart stops the broker if it runs and starts it again on the same ports
 // with the same log directory, returning once it answers and every existing
 // partition has a leader. Call it from the goroutine running the test that
@@ -186,6 +201,7 @@ func (b *Broker) halt(sig syscall.Signal, grace time.Duration) {
 		return
 	}
 	began := time.Now()
+	_ = b.cmd.Process.Signal(syscall.SIGCONT) // a paused JVM cannot handle SIGTERM
 	_ = b.cmd.Process.Signal(sig)
 	if grace > 0 {
 		select {

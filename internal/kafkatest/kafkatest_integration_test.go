@@ -92,6 +92,19 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Fatalf("after restart got %v, want %v", got, want)
 	}
 
+	// A paused broker does not answer; once resumed it does.
+	b.Pause()
+	if conn, err := kafka.Dial("tcp", addr); err == nil {
+		_ = conn.SetDeadline(time.Now().Add(time.Second))
+		_, err = conn.Brokers()
+		_ = conn.Close()
+		if err == nil {
+			t.Fatal("paused broker answered a metadata request")
+		}
+	}
+	b.Resume()
+	b.KcatProduce(t, "auto-created", []string{"d\t4"}, "-K", "\t")
+
 	b.Kill()
 	if b.Running() {
 		t.Fatal("broker still running after Kill")

@@ -31,8 +31,11 @@ def optimize_bert(src, dst, num_heads, hidden):
 
 
 def quantize_int8(src, dst):
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=False)
+    # fused com.microsoft ops defeat shape inference; their outputs are float
+    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=False,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return dst
 
 

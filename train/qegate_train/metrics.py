@@ -1,7 +1,32 @@
 """Dev metrics: Pearson/Spearman vs z_mean; F1 of the acceptable class (with per-pair thresholds
 chosen on dev to maximise it), macro-F1, precision, recall."""
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
+
+
+def pearson(a, b):
+    a = np.asarray(a, np.float64) - np.mean(a)
+    b = np.asarray(b, np.float64) - np.mean(b)
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def _rank(x):
+    """Average ranks (ties share their mean rank), like scipy.stats.rankdata."""
+    x = np.asarray(x)
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x), np.float64)
+    xs = x[order]
+    i = 0
+    while i < len(xs):
+        j = i
+        while j + 1 < len(xs) and xs[j + 1] == xs[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman(a, b):
+    return pearson(_rank(a), _rank(b))
 
 from .data import PAIRS
 
@@ -62,8 +87,8 @@ def evaluate(lp, mean, z, cols, thresholds=None):
             continue
         r = {}
         if "z" in cols:
-            r["pearson"] = float(pearsonr(cols["z"][m], z[m])[0])
-            r["spearman"] = float(spearmanr(cols["z"][m], z[m])[0])
+            r["pearson"] = pearson(cols["z"][m], z[m])
+            r["spearman"] = spearman(cols["z"][m], z[m])
         for key, col, t in tasks:
             y = (mean[m] >= t).astype(int)
             sc = cols[col][m]

@@ -19,8 +19,9 @@ PLAN = [
     # distilled default candidate
     {"name": "multi_L4_kd", "layers": 4, "task": M, "epochs": 3, "distill": 0.5, "save": True},
     # (c) pruning sweep
-    {"name": "multi_L2", "layers": 2, "task": M, "epochs": 3, "save": True},
+    {"name": "multi_L2", "layers": 2, "task": M, "epochs": 3},
     {"name": "multi_L3", "layers": 3, "task": M, "epochs": 3, "save": True},
+    {"name": "multi_L4_lr1e-4", "layers": 4, "task": M, "epochs": 4, "lr": 1e-4, "save": True},
     {"name": "multi_L6", "layers": 6, "task": M, "epochs": 3},
     {"name": "multi_L8", "layers": 8, "task": M, "epochs": 3},
     # (d) single-task at two pruning levels
@@ -32,7 +33,7 @@ PLAN = [
     {"name": "bi_ro-en_L4", "layers": 4, "task": M, "epochs": 4, "pairs": ["ro-en"]},
     {"name": "bi_si-en_L4", "layers": 4, "task": M, "epochs": 4, "pairs": ["si-en"]},
     {"name": "bi_ne-en_L4", "layers": 4, "task": M, "epochs": 4, "pairs": ["ne-en"]},
-    {"name": "multi_L3_kd", "layers": 3, "task": M, "epochs": 3, "distill": 0.5, "save": True},
+    {"name": "multi_L3_kd", "layers": 3, "task": M, "epochs": 3, "distill": 0.5},
     {"name": "reg_L12", "layers": 12, "task": "reg", "epochs": 3},
     {"name": "cls51_L12", "layers": 12, "task": "cls51", "epochs": 3},
     {"name": "cls70_L12", "layers": 12, "task": "cls70", "epochs": 3},

@@ -21,10 +21,11 @@ TASKS = {"multi": ["z", "da51", "da70"], "reg": ["z"], "cls51": ["da51"], "cls70
 
 
 def load_enc(path, pairs=None, max_len=128):
-    z = np.load(path)
+    with np.load(path) as f:
+        z = {k: f[k] for k in f.files}   # NpzFile re-reads on every access: load once
     so, mo = z["src_off"], z["mt_off"]
-    seqs = [pair_ids(z["src_ids"][so[i]:so[i + 1]].tolist(), z["mt_ids"][mo[i]:mo[i + 1]].tolist(),
-                     max_len) for i in range(len(so) - 1)]
+    src, mt = z["src_ids"].tolist(), z["mt_ids"].tolist()
+    seqs = [pair_ids(src[so[i]:so[i + 1]], mt[mo[i]:mo[i + 1]], max_len) for i in range(len(so) - 1)]
     lp = np.array([PAIRS[i] for i in z["lp"]])
     keep = np.ones(len(seqs), bool) if not pairs else np.isin(lp, pairs)
     idx = np.nonzero(keep)[0]

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestShippedConfigMatchesDefaults(t *testing.T) {
+	fromFile, err := LoadConfig(filepath.Join("..", "..", "configs", "qegate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromDefaults, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromFile, fromDefaults) {
+		t.Fatalf("configs/qegate.yaml and built-in defaults differ:\nfile:     %+v\ndefaults: %+v", fromFile, fromDefaults)
+	}
+	b, _ := os.ReadFile(filepath.Join("..", "..", "configs", "qegate.yaml"))
+	for key := range defaults {
+		leaf := key[strings.LastIndexByte(key, '.')+1:]
+		if !strings.Contains(string(b), leaf+":") {
+			t.Errorf("key %s is not documented in configs/qegate.yaml", key)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		env     map[string]string
+		wantErr string
+		check   func(*testing.T, *Config)
+	}{
+		{name: "unknown key", yaml: "kafka:\n  brokerz: [a:1]\n", wantErr: "unknown key(s): kafka.brokerz"},
+		{name: "unknown section", yaml: "kafak:\n  brokers: [a:1]\n", wantErr: "unknown key"},
+		{name: "bad duration", yaml: "pipeline:\n  batch_wait: soon\n", wantErr: "batch_wait"},
+		{name: "bad template", yaml: "routes:\n  publish: \"pub.{language}\"\n", wantErr: "unknown placeholder"},
+		{name: "bad level", yaml: "log:\n  level: loud\n", wantErr: "log.level"},
+		{
+			name: "env overrides file",
+			yaml: "kafka:\n  brokers: [file:9092]\n",
+			env:  map[string]string{"QEGATE_KAFKA_BROKERS": "a:1,b:2", "QEGATE_PIPELINE_BATCH_WAIT": "25ms", "QEGATE_ROUTES_REVIEW_MARGIN": "0.1"},
+			check: func(t *testing.T, c *Config) {
+				if strings.Join(c.Kafka.Brokers, ",") != "a:1,b:2" || c.Pipeline.BatchWait != 25*time.Millisecond || c.Routes.ReviewMargin != 0.1 {
+					t.Fatalf("env not applied: %+v %+v", c.Kafka.Brokers, c.Pipeline)
+				}
+			},
+		},
+		{
+			name: "thresholds map",
+			yaml: "model:\n  thresholds: {en-de: 0.7, default: 0.4}\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Model.Thresholds["en-de"] != 0.7 || c.Model.Thresholds["default"] != 0.4 {
+					t.Fatalf("thresholds = %v", c.Model.Thresholds)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadConfig(p)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}

@@ -1,0 +1,383 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/qegate/qegate/internal/evaluate"
+	"github.com/qegate/qegate/internal/kafkaread"
+	"github.com/qegate/qegate/internal/kafkatest"
+	"github.com/qegate/qegate/internal/native"
+	"github.com/qegate/qegate/pipeline"
+)
+
+var qegateBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qegate-e2e")
+	if err != nil {
+		panic(err)
+	}
+	qegateBin = filepath.Join(dir, "qegate")
+	build := exec.Command("go", "build", "-o", qegateBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build qegate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testModel is the shipped default model when present, else the tiny
+// random model: the routing contract is the same.
+func testModel(t *testing.T) string {
+	if d := native.DefaultModelDir(); d != "" {
+		return d
+	}
+	d, err := filepath.Abs(filepath.Join("..", "..", "scorer", "testdata", "tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// e2ePairs returns n valid input lines (key \t value) from MLQE-PE dev when
+// available, cycled, else from the built-in sample.
+func e2ePairs(t *testing.T, n int) (lines []string, ids []string) {
+	type pair struct{ src, mt, sl, tl string }
+	var pool []pair
+	if dir := findDemoData(""); dir != "" {
+		data, err := evaluate.ReadPath(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range data.Rows {
+			pool = append(pool, pair{r.Src, r.MT, r.SrcLang, r.TgtLang})
+		}
+	} else {
+		b, _ := demoFS.ReadFile("demodata/sample.jsonl")
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]string
+			_ = json.Unmarshal([]byte(l), &m)
+			pool = append(pool, pair{m["src"], m["mt"], m["src_lang"], m["tgt_lang"]})
+		}
+	}
+	for i := 0; i < n; i++ {
+		p := pool[i%len(pool)]
+		id := fmt.Sprintf("ok-%05d", i)
+		v, _ := json.Marshal(map[string]any{"id": id, "src": p.src, "mt": p.mt, "src_lang": p.sl, "tgt_lang": p.tl, "origin": "e2e", "seq": i})
+		lines = append(lines, id+"\t"+string(v))
+		ids = append(ids, id)
+	}
+	return lines, ids
+}
+
+// malformed returns n bad input lines, cycling through kinds of breakage.
+func malformed(n int) (lines []string, ids []string) {
+	kinds := []string{
+		`this is not json`,
+		`{"src":"Hello","src_lang":"en","tgt_lang":"de"}`,
+		`{"src":"Hello","mt":"","src_lang":"en","tgt_lang":"de"}`,
+		"{\"src\":\"\xc3\x28 broken\",\"mt\":\"x\",\"src_lang\":\"en\",\"tgt_lang\":\"de\"}",
+		`{"src":123,"mt":"Hallo","src_lang":"en","tgt_lang":"de"}`,
+		`{"src":"Hello","mt":"Hallo","src_lang":"klingon!","tgt_lang":"de"}`,
+		`[1,2,3]`,
+		`{"src":"Hello","mt":"Hallo","src_lang":"en","tgt_lang":"de"`,
+		`null`,
+		`{"src":"Hello","mt":["Hallo"],"src_lang":"en","tgt_lang":"de"}`,
+		`{"src":"a\ud800","mt":"b","src_lang":"en","tgt_lang":"de"}`,
+	}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("bad-%04d", i)
+		lines = append(lines, id+"\t"+kinds[i%len(kinds)])
+		ids = append(ids, id)
+	}
+	return lines, ids
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func writeConfig(t *testing.T, body string) string {
+	p := filepath.Join(t.TempDir(), "qegate.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestEndToEndRealKafka: kcat produces 10,000 messages (150 malformed in
+// eleven ways) into a real Apache Kafka broker; `qegate run` gates them;
+// every input id must be found in exactly one output topic, with the qe
+// fields and headers, and each dead letter with its reason; SIGTERM then
+// stops it cleanly with exit status 0.
+func TestEndToEndRealKafka(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{DisableAutoCreateTopics: true})
+	outputs := []string{"publish.de", "publish.zh", "publish.en", "postedit.de", "postedit.zh", "postedit.en",
+		"review.de", "review.zh", "review.en", "qegate.deadletter"}
+	b.CreateTopics(t, 4, "mt.incoming")
+	b.CreateTopics(t, 2, outputs...)
+
+	good, goodIDs := e2ePairs(t, 9850)
+	bad, badIDs := malformed(150)
+	var lines []string
+	j := 0
+	for i, g := range good {
+		lines = append(lines, g)
+		if i%66 == 65 && j < len(bad) {
+			lines = append(lines, bad[j])
+			j++
+		}
+	}
+	lines = append(lines, bad[j:]...)
+	b.KcatProduce(t, "mt.incoming", lines, "-K", "\t")
+
+	cfg := writeConfig(t, fmt.Sprintf(`
+kafka:
+  brokers: [%s]
+  group_id: e2e
+  topics: [mt.incoming]
+  commit_interval: 200ms
+routes:
+  publish: "publish.{tgt_lang}"
+  post_edit: "postedit.{tgt_lang}"
+  review: "review.{tgt_lang}"
+  review_margin: 0.02
+  dead_letter: qegate.deadletter
+model:
+  dir: %s
+pipeline:
+  drain_timeout: 20s
+metrics:
+  listen: 127.0.0.1:%d
+log:
+  format: json
+`, b.Addr(), testModel(t), freePort(t)))
+
+	var stderr bytes.Buffer
+	cmd := exec.Command(qegateBin, "run", "--config", cfg)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}()
+
+	// Done when the group's committed offsets reach the end of every
+	// input partition: everything was written before it was committed.
+	client := &kafka.Client{Addr: kafka.TCP(b.Addr())}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("not all input committed in time; qegate stderr:\n%s", tail(stderr.String(), 3000))
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("qegate exited early: %v\n%s", err, tail(stderr.String(), 3000))
+		case <-time.After(500 * time.Millisecond):
+		}
+		if lag(t, client, "e2e", "mt.incoming", 4) == 0 {
+			break
+		}
+	}
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("qegate exit after SIGTERM: %v\n%s", err, tail(stderr.String(), 3000))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("qegate did not exit within 30s of SIGTERM")
+	}
+	t.Logf("exited %.1fs after SIGTERM", time.Since(start).Seconds())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	seen := map[string][]string{}
+	reasons := map[string]int{}
+	for _, topic := range outputs {
+		msgs, err := kafkaread.Topic(ctx, []string{b.Addr()}, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			id := string(m.Key)
+			seen[id] = append(seen[id], topic)
+			if topic == "qegate.deadletter" {
+				r := string(header(m, pipeline.HeaderError))
+				if r == "" {
+					t.Fatalf("dead letter %s has no qe-error header", id)
+				}
+				reasons[r]++
+				continue
+			}
+			var v struct {
+				ID     string `json:"id"`
+				Origin string `json:"origin"`
+				QE     *struct {
+					Score        *float64 `json:"score"`
+					Label        string   `json:"label"`
+					Threshold    *float64 `json:"threshold"`
+					Model        string   `json:"model"`
+					ModelVersion string   `json:"model_version"`
+				} `json:"qe"`
+			}
+			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE == nil || v.QE.Score == nil || v.QE.Threshold == nil ||
+				v.QE.Model == "" || v.QE.ModelVersion == "" || (v.QE.Label != "acceptable" && v.QE.Label != "rejected") {
+				t.Fatalf("output %s on %s lacks the qe object: %s", id, topic, m.Value)
+			}
+			if v.ID != id || v.Origin != "e2e" {
+				t.Fatalf("input fields not preserved on %s: %s", topic, m.Value)
+			}
+			if len(header(m, pipeline.HeaderScore)) == 0 || len(header(m, pipeline.HeaderLabel)) == 0 || len(header(m, pipeline.HeaderModel)) == 0 {
+				t.Fatalf("output %s lacks qe-* headers", id)
+			}
+			if strings.HasPrefix(topic, "publish.") && v.QE.Label != "acceptable" || strings.HasPrefix(topic, "postedit.") && v.QE.Label != "rejected" {
+				t.Fatalf("output %s labelled %s on %s", id, v.QE.Label, topic)
+			}
+		}
+	}
+	missing, dup := 0, 0
+	for _, id := range append(append([]string{}, goodIDs...), badIDs...) {
+		switch n := len(seen[id]); {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+	}
+	for _, id := range badIDs {
+		if len(seen[id]) > 0 && seen[id][0] != "qegate.deadletter" {
+			t.Fatalf("malformed %s routed to %v", id, seen[id])
+		}
+	}
+	for _, id := range goodIDs {
+		if len(seen[id]) > 0 && seen[id][0] == "qegate.deadletter" {
+			t.Fatalf("valid %s dead-lettered", id)
+		}
+	}
+	t.Logf("routed %d ids; dead-letter reasons: %v", len(seen), reasons)
+	if missing != 0 || dup != 0 || len(seen) != len(lines) {
+		t.Fatalf("missing %d, duplicated %d, distinct %d of %d", missing, dup, len(seen), len(lines))
+	}
+	if len(reasons) < 8 {
+		t.Fatalf("want at least 8 distinct dead-letter reasons, got %v", reasons)
+	}
+	// kcat, a third-party client, reads the dead letters' headers back too.
+	out := b.Kcat(t, "-C", "-t", "qegate.deadletter", "-e", "-q", "-f", "%k %h\n")
+	if n := strings.Count(out, "qe-error="); n != len(badIDs) {
+		t.Fatalf("kcat sees %d dead letters with qe-error, want %d", n, len(badIDs))
+	}
+}
+
+// TestStartupFailures: each start-up problem prints one clear error and
+// exits non-zero.
+func TestStartupFailures(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{DisableAutoCreateTopics: true})
+	b.CreateTopics(t, 1, "in", "publish.de", "postedit.de", "qegate.deadletter")
+	base := func(brokers, model, extra string) string {
+		return writeConfig(t, fmt.Sprintf("kafka:\n  brokers: [%s]\n  topics: [in]\n  session_timeout: 6s\nmodel:\n  dir: %s\n%s", brokers, model, extra))
+	}
+	tests := []struct {
+		name, cfg, want string
+	}{
+		{"bad config key", base(b.Addr(), testModel(t), "pipeline:\n  batchsize: 3\n"), "unknown key(s): pipeline.batchsize"},
+		{"no model", base(b.Addr(), "/nonexistent/model", ""), "model"},
+		{"broker unreachable", base(fmt.Sprintf("127.0.0.1:%d", freePort(t)), testModel(t), ""), "cannot reach brokers"},
+		{"missing topic", base(b.Addr(), testModel(t), "routes:\n  publish: \"publish.{tgt_lang}\"\n  post_edit: \"nowhere.{tgt_lang}\"\n"), "topic(s) do not exist"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, qegateBin, "run", "--config", tc.cfg)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if err == nil {
+				t.Fatal("exit status 0, want failure")
+			}
+			msg := strings.TrimSpace(stderr.String())
+			last := msg[strings.LastIndexByte(msg, '\n')+1:]
+			if !strings.HasPrefix(last, "qegate: ") || !strings.Contains(last, tc.want) {
+				t.Fatalf("last stderr line %q, want qegate: ...%s...", last, tc.want)
+			}
+		})
+	}
+}
+
+func lag(t *testing.T, client *kafka.Client, group, topic string, parts int) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var reqs []kafka.OffsetRequest
+	var ids []int
+	for p := 0; p < parts; p++ {
+		reqs = append(reqs, kafka.LastOffsetOf(p))
+		ids = append(ids, p)
+	}
+	ends, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return -1
+	}
+	com, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
+	if err != nil {
+		return -1
+	}
+	end := map[int]int64{}
+	for _, p := range ends.Topics[topic] {
+		end[p.Partition] = p.LastOffset
+	}
+	var total int64
+	for _, p := range com.Topics[topic] {
+		c := p.CommittedOffset
+		if c < 0 {
+			c = 0
+		}
+		total += end[p.Partition] - c
+	}
+	return total
+}
+
+func header(m kafka.Message, key string) []byte {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
