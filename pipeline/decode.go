@@ -86,6 +86,9 @@ func (d *Decoder) decode(it *Item) error {
 	if !utf8.Valid(v) {
 		return &InputError{"invalid UTF-8 in message"}
 	}
+	if t := bytes.TrimSpace(v); t[0] != '{' && json.Valid(t) {
+		return &InputError{"not a JSON object: got " + jsonKind(t)}
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(v, &obj); err != nil {
 		return &InputError{"not a JSON object: " + shortErr(err)}
