@@ -69,6 +69,7 @@ build: native-libs
 
 ## demo: run the end-to-end demo
 demo: build
+	@bash deploy/setup/demo-data.sh
 	$(BIN) demo $(DEMO_ARGS)
 
 ## bench: scoring throughput/latency benchmark
