@@ -4,6 +4,7 @@
 # fetch the dev split from MLQE-PE's public repository (CC0). Without network
 # this only warns: `qegate demo` then falls back to its built-in sample.
 set -euo pipefail
+# shellcheck source=deploy/setup/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 has_tsv() { compgen -G "$1/*-*.tsv" >/dev/null 2>&1; }
