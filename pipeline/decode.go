@@ -139,6 +139,12 @@ func stringField(obj map[string]json.RawMessage, name string, required bool) (st
 	if strings.TrimSpace(s) == "" {
 		return "", &InputError{fmt.Sprintf("empty field %q", name)}
 	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// The tokenizer takes C strings and refuses NUL; rejecting it here
+		// keeps one such pair from failing its whole batch (which is then
+		// re-scored pair by pair, a slowdown poison input could force).
+		return "", &InputError{fmt.Sprintf("field %q: contains a NUL character", name)}
+	}
 	if strings.ContainsRune(s, utf8.RuneError) && strings.Contains(string(raw), `\u`) {
 		// JSON escapes can smuggle lone surrogates, which decode to U+FFFD;
 		// the text is then not what the producer meant to send.

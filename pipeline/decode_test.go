@@ -96,3 +96,17 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeRejectsNUL(t *testing.T) {
+	dec := NewDecoder(DecoderConfig{})
+	it := &Item{Value: []byte(`{"src":"a\u0000b","mt":"x","src_lang":"en","tgt_lang":"de"}`)}
+	dec.Decode(it)
+	if it.Err == nil || !strings.Contains(it.Err.Error(), "NUL") {
+		t.Fatalf("NUL in src: err = %v, want a NUL input error", it.Err)
+	}
+	it = &Item{Value: []byte(`{"src":"a\tb\u001f\nc","mt":"x","src_lang":"en","tgt_lang":"de"}`)}
+	dec.Decode(it)
+	if it.Err != nil {
+		t.Fatalf("other control characters are valid text: %v", it.Err)
+	}
+}

@@ -66,6 +66,15 @@ func (c KafkaSourceConfig) withDefaults() KafkaSourceConfig {
 	return c
 }
 
+// revokeBudget is how long a revoked partition may drain. The generation
+// has ended by then, so kafka-go sends no heartbeats: a member silent for
+// SessionTimeout is evicted and its commits are refused (UNKNOWN_MEMBER_ID),
+// which turns every drained message into a duplicate. So the budget is
+// RevokeTimeout capped at 4/5 of SessionTimeout.
+func (c KafkaSourceConfig) revokeBudget() time.Duration {
+	return min(c.RevokeTimeout, c.SessionTimeout*4/5)
+}
+
 // Validate checks required fields.
 func (c KafkaSourceConfig) Validate() error {
 	switch {
@@ -100,6 +109,12 @@ type KafkaSource struct {
 	mu       sync.Mutex
 	trackers map[tp]*Tracker
 	dropped  int
+
+	// commitMu serialises commits from the whole read of the watermarks
+	// to the broker's answer: the ticker and a draining partition commit
+	// concurrently, and an older watermark landing after a newer one would
+	// move the committed offset back (duplicates after a restart).
+	commitMu sync.Mutex
 }
 
 type tp struct {
@@ -153,6 +168,10 @@ func (s *KafkaSource) Run(stop context.Context, drain time.Duration, out chan<- 
 		}
 	}()
 
+	if b := s.cfg.revokeBudget(); b < s.cfg.RevokeTimeout {
+		s.log.Warn("kafka source: revoke_timeout capped below session_timeout (no heartbeats are sent while a revoked partition drains)",
+			"revoke_timeout", s.cfg.RevokeTimeout, "session_timeout", s.cfg.SessionTimeout, "effective", b)
+	}
 	drainCtx := stopAfter(stop, drain)
 	for {
 		gen, err := group.Next(stop)
@@ -213,6 +232,22 @@ func (s *KafkaSource) inFlight() int {
 func (s *KafkaSource) runGeneration(stop, drainCtx context.Context, gen *kafka.Generation, out chan<- *Item) {
 	var wg sync.WaitGroup
 	var owned []tp
+	// released closes once every partition of this generation is drained
+	// and committed. kafka-go ends a generation, and with it the
+	// heartbeats, as soon as any function started on it returns; on stop,
+	// each one therefore holds on until released, so the member stays in
+	// the group (and its final commits are accepted) however long the
+	// drain takes within drain_timeout.
+	released := make(chan struct{})
+	hold := func(genCtx context.Context) {
+		if stop.Err() == nil {
+			return // revoked: the generation is over already
+		}
+		select {
+		case <-released:
+		case <-genCtx.Done():
+		}
+	}
 	for topic, parts := range gen.Assignments {
 		for _, pa := range parts {
 			p := tp{topic, pa.ID}
@@ -224,8 +259,9 @@ func (s *KafkaSource) runGeneration(stop, drainCtx context.Context, gen *kafka.G
 			offset := pa.Offset
 			wg.Add(1)
 			gen.Start(func(genCtx context.Context) {
-				defer wg.Done()
 				s.runPartition(stop, drainCtx, genCtx, gen, p, offset, tr, out)
+				wg.Done()
+				hold(genCtx)
 			})
 		}
 	}
@@ -245,7 +281,11 @@ func (s *KafkaSource) runGeneration(stop, drainCtx context.Context, gen *kafka.G
 		<-done
 		return
 	}
-	// The committer ticks for the whole generation.
+	go func() {
+		wg.Wait()
+		close(released)
+	}()
+	// The committer ticks for the whole generation, drain included.
 	commitDone := make(chan struct{})
 	gen.Start(func(genCtx context.Context) {
 		defer close(commitDone)
@@ -255,14 +295,14 @@ func (s *KafkaSource) runGeneration(stop, drainCtx context.Context, gen *kafka.G
 			select {
 			case <-genCtx.Done():
 				return
-			case <-stop.Done():
+			case <-released:
 				return
 			case <-t.C:
 				s.commit(gen, owned)
 			}
 		}
 	})
-	wg.Wait()
+	<-released
 	<-commitDone
 }
 
@@ -325,7 +365,7 @@ func (s *KafkaSource) runPartition(stop, drainCtx, genCtx context.Context, gen *
 	deadline := drainCtx
 	if stop.Err() == nil {
 		var c context.CancelFunc
-		deadline, c = context.WithTimeout(context.Background(), s.cfg.RevokeTimeout)
+		deadline, c = context.WithTimeout(context.Background(), s.cfg.revokeBudget())
 		defer c()
 	}
 	select {
@@ -349,6 +389,8 @@ func (s *KafkaSource) runPartition(stop, drainCtx, genCtx context.Context, gen *
 
 // commit commits the watermarks of the given partitions that advanced.
 func (s *KafkaSource) commit(gen *kafka.Generation, parts []tp) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	offsets := map[string]map[int]int64{}
 	var trs []*Tracker
 	var nexts []int64

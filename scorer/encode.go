@@ -99,8 +99,7 @@ func truncatePair(src, mt []uint32, budget int) ([]uint32, []uint32) {
 
 // cutText shortens s to about maxBytes bytes (at a space, else at a rune
 // boundary) so that a huge message cannot make the tokenizer spend seconds on
-// text that truncation drops anyway. maxBytes is chosen far above what
-// max_len tokens can cover, so the kept tokens are unchanged.
+// text that truncation drops anyway (see Config.MaxInputBytes).
 func cutText(s string, maxBytes int) string {
 	if maxBytes <= 0 || len(s) <= maxBytes {
 		return s

@@ -50,9 +50,13 @@ type Config struct {
 	// MaxBatch is the most rows per ORT run; longer batches are split into
 	// chunks that run concurrently on free sessions. Zero: DefaultMaxBatch.
 	MaxBatch int
-	// MaxInputBytes cuts each text before tokenization (at whitespace where
-	// possible) to bound the cost of huge messages. Zero: 64 x MaxLen bytes,
-	// far more than MaxLen tokens cover; negative: never cut.
+	// MaxInputBytes, when positive, cuts each text to about that many bytes
+	// (at whitespace where possible) before tokenization, bounding the cost
+	// of huge messages (~1 s of CPU per MB). Zero or negative: never cut,
+	// the exact contract. A cut far above MaxLen tokens (say 64 x MaxLen)
+	// leaves natural text's ids unchanged, but the tokenizer segments a whole
+	// text at once (Metaspace, split=false), so a long unbroken run such as
+	// "aaaa..." can tokenize differently from Python.
 	MaxInputBytes int
 	// Thresholds replaces the decision output's thresholds from model.json.
 	// Nil: use the manifest's.
@@ -126,10 +130,6 @@ func New(cfg Config) (*Scorer, error) {
 	if maxLen < minMaxLen || maxLen > man.MaxLen {
 		return nil, fmt.Errorf("scorer: MaxLen %d outside [%d, %d] (max_len of the model)", maxLen, minMaxLen, man.MaxLen)
 	}
-	maxInput := cfg.MaxInputBytes
-	if maxInput == 0 {
-		maxInput = 64 * maxLen
-	}
 	th := cfg.Thresholds
 	if th == nil {
 		o := &man.Outputs[s.decision]
@@ -158,7 +158,7 @@ func New(cfg Config) (*Scorer, error) {
 		maxLen:        maxLen,
 		bos:           man.SpecialTokens.BOS,
 		eos:           man.SpecialTokens.EOS,
-		maxInputBytes: maxInput,
+		maxInputBytes: cfg.MaxInputBytes,
 	}
 	s.spec = sessionSpec{
 		onnx:           onnx,

@@ -25,22 +25,33 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			log := cfg.Logger()
+			// Catch SIGINT/SIGTERM before the (slow) model load: a stop
+			// signal during start-up then ends the process with status 0
+			// instead of killing it mid-initialisation.
+			stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
 			sc, err := openScorer(cfg.Model)
 			if err != nil {
 				return fmt.Errorf("model: %w", err)
 			}
 			defer sc.Close()
+			if stop.Err() != nil {
+				log.Info("stop signal during start-up; nothing was consumed")
+				return nil
+			}
 			man := sc.Manifest()
 			sessions, threads := sc.PoolSize()
 			log.Info("model loaded", "name", man.Name, "version", man.Version, "output", sc.DecisionOutput().Name,
 				"sessions", sessions, "intra_op_threads", threads)
 
-			stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer cancel()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			parts, err := buildGate(stop, cfg, sc, log, reg)
 			if err != nil {
+				if stop.Err() != nil {
+					log.Info("stop signal during start-up; nothing was consumed")
+					return nil
+				}
 				return err
 			}
 			stopMetrics, err := serveMetrics(cfg.Metrics.Listen, reg, log)

@@ -6,7 +6,7 @@ set -euo pipefail
 # shellcheck source=deploy/setup/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-VERSION="${ORT_VERSION:-1.24.3}"
+VERSION="${ORT_VERSION:-1.30.0}"
 case "$(uname -m)" in
 x86_64) NODE_ARCH=x64 ;;
 aarch64) NODE_ARCH=arm64 ;;

@@ -389,3 +389,23 @@ func TestScoreRowsUsesMeasurer(t *testing.T) {
 		t.Errorf("last row scored %q, want 0", got)
 	}
 }
+
+func TestScoreRowsKeepsPairsApart(t *testing.T) {
+	rows := append(mkRows("en-de", 7, true, false, false), mkRows("si-en", 5, true, false, false)...)
+	rows = append(rows, mkRows("en-de", 3, true, false, false)...)
+	f := &fakeScorer{}
+	if _, err := ScoreRows(context.Background(), f, rows, ScoreOptions{BatchSize: 4, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// en-de: 10 rows -> 4+4+2; si-en: 5 -> 4+1.
+	if len(f.batches) != 5 {
+		t.Errorf("%d batches, want 5", len(f.batches))
+	}
+	for _, b := range f.batches {
+		for _, r := range b {
+			if r.LangPair() != b[0].LangPair() {
+				t.Fatalf("batch mixes pairs: %+v", b)
+			}
+		}
+	}
+}

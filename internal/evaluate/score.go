@@ -54,10 +54,11 @@ func (s *Scored) PairsPerSecond() float64 {
 	return float64(n) / s.Elapsed.Seconds()
 }
 
-// ScoreRows scores all rows in batches of similar length (rows are sorted by text
-// length so that a batch pads little) with several concurrent workers. When a batch
-// fails, its rows are retried one at a time so that a single bad row only costs
-// itself; those rows are reported as bad rows. A canceled context stops scoring
+// ScoreRows scores all rows in batches of one language pair and similar length
+// (sorted by token count when s is a Measurer, else by text bytes, so that a batch
+// pads little) with several concurrent workers. When a batch fails, its rows are
+// retried one at a time so that a single bad row only costs itself; those rows
+// are reported as bad rows. A canceled context stops scoring
 // and is returned as an error.
 func ScoreRows(ctx context.Context, s Scorer, rows []Row, opt ScoreOptions) (*Scored, error) {
 	bs := opt.BatchSize
@@ -85,10 +86,24 @@ func ScoreRows(ctx context.Context, s Scorer, rows []Row, opt ScoreOptions) (*Sc
 			lengths[i] = len(r.Src) + len(r.MT)
 		}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return lengths[order[a]] < lengths[order[b]] })
+	// Batches never mix language pairs, so a pair's scores do not depend on what
+	// other files are evaluated with it (int8 models with dynamic quantization
+	// scale activations per batch, so neighbours move scores slightly).
+	sort.SliceStable(order, func(a, b int) bool {
+		ra, rb := &rows[order[a]], &rows[order[b]]
+		if lpa, lpb := ra.LangPair(), rb.LangPair(); lpa != lpb {
+			return lpa < lpb
+		}
+		return lengths[order[a]] < lengths[order[b]]
+	})
 	var batches [][]int
-	for i := 0; i < len(order); i += bs {
-		batches = append(batches, order[i:min(i+bs, len(order))])
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && j-i < bs && rows[order[j]].LangPair() == rows[order[i]].LangPair() {
+			j++
+		}
+		batches = append(batches, order[i:j])
+		i = j
 	}
 
 	res := &Scored{Outputs: make([][]float32, len(rows))}

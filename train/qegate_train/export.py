@@ -10,7 +10,8 @@ import torch
 
 def export_onnx(model, path, opset=17):
     model = model.eval().float().cpu()
-    ids = torch.tensor([[0, 100, 200, 2, 2, 300, 2], [0, 100, 2, 2, 300, 2, 1]], dtype=torch.long)
+    v = model.bert.config.vocab_size
+    ids = torch.tensor([[0, 5, 6, 2, 2, 7, 2], [0, 5, 2, 2, 7, 2, 1]], dtype=torch.long) % v
     mask = (ids != 1).long()
     with torch.no_grad():
         torch.onnx.export(model, (ids, mask), path, input_names=["input_ids", "attention_mask"],

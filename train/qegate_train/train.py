@@ -94,13 +94,29 @@ def run_one(cfg, base, tr, dv, device, out_dir, teacher=None, log=print):
         t_all = torch.from_numpy(np.ascontiguousarray(teacher[tm][:, cols]))
     alpha = cfg.get("distill", 0.0)
     t0 = time.time()
-    step, best, hist = 0, None, []
-    for ep in range(epochs):
+    step, best, hist, ep0, i0 = 0, None, [], 0, 0
+    ckpt = os.path.join(cfg["ckpt_dir"], f"ckpt_{name}.pt") if cfg.get("ckpt_dir") else None
+    if ckpt and os.path.exists(ckpt):
+        st = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"])
+        step, best, hist, ep0, i0 = st["step"], st["best"], st["hist"], st["ep"], st["i"]
+        log(f"[{name}] resumed at epoch {ep0 + 1} step {step}")
+    every = cfg.get("ckpt_every", 0)
+    t_log, s_log = time.time(), step
+    for ep in range(ep0, epochs):
         model.train()
-        perm = rng.permutation(len(trd["ids"]))
-        for i in range(0, len(perm), bs):
+        # per-epoch permutation from (seed, epoch): a resumed run sees the same batches
+        perm = np.random.default_rng([cfg.get("seed", 0), ep]).permutation(len(trd["ids"]))
+        for i in range(i0 if ep == ep0 else 0, len(perm), bs):
             if step >= total:
                 break
+            if ckpt and every and step % every == 0 and step > 0 and i != i0:
+                _save_ckpt(ckpt, model, opt, sched, step, best, hist, ep, i)
+            if cfg.get("log_every") and step % cfg["log_every"] == 0 and step > s_log:
+                log(f"[{name}] epoch {ep + 1} step {step}/{total} "
+                    f"{(step - s_log) / (time.time() - t_log):.3f} steps/s")
+                t_log, s_log = time.time(), step
             b = perm[i:i + bs]
             L = int(trd["len"][b].max())
             ids = torch.from_numpy(trd["ids"][b, :L]).to(device)
@@ -127,6 +143,8 @@ def run_one(cfg, base, tr, dv, device, out_dir, teacher=None, log=print):
         if best is None or sel > best["sel"]:
             best = {"sel": sel, "epoch": ep + 1, "pred": pred, "metrics": met, "thr": thr,
                     "state": trainable_state(model) if cfg.get("save") else None}
+        if ckpt:
+            _save_ckpt(ckpt, model, opt, sched, step, best, hist, ep + 1, 0)
         if step >= total:
             break
     res = {"name": name, "cfg": cfg, "kinds": kinds, "history": hist, "best_epoch": best["epoch"],
@@ -144,6 +162,13 @@ def run_one(cfg, base, tr, dv, device, out_dir, teacher=None, log=print):
 
 
 _KEYS = {"pearson", "da51_f1", "da70_f1", "z@51_f1", "z@70_f1"}
+
+
+def _save_ckpt(path, model, opt, sched, step, best, hist, ep, i):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                "step": step, "best": best, "hist": hist, "ep": ep, "i": i}, tmp)
+    os.replace(tmp, path)
 
 
 def _select_score(avg):

