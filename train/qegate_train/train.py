@@ -8,6 +8,8 @@ import os
 import time
 
 import numpy as np
+
+from .hfbase import load_base
 import torch
 import torch.nn.functional as F
 
@@ -197,7 +199,7 @@ def run_plan(plan, carry, out_dir, budget_s=1e9, log=print, est_epoch_s_per_laye
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
     t0 = time.time()
-    base = CompactBase(os.path.join(carry, "base.npz"))
+    base = load_base(carry)
     tr = load_enc(os.path.join(carry, "train.npz"))
     dv = load_enc(os.path.join(carry, "dev.npz"))
     log(f"device={device} train={len(tr['ids'])} dev={len(dv['ids'])} load={time.time() - t0:.1f}s")
