@@ -28,6 +28,8 @@ STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
 # Build tags for vet, staticcheck and go test: `integration` suites need the
 # real Kafka broker of internal/kafkatest (and kcat).
 TEST_TAGS ?= integration
+# Lint also covers the fault suite, which test-go leaves to test-faults.
+LINT_TAGS ?= integration faults
 GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
 PYTEST_FLAGS ?= -q
 
@@ -45,6 +47,7 @@ export CGO_LDFLAGS := -L$(NATIVE_LIB)
 TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
+.PHONY: test-faults test-fuzz
 .PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint vet staticcheck fmt-check env clean
 
 all: build
@@ -72,9 +75,10 @@ demo: build
 	@bash deploy/setup/demo-data.sh
 	$(BIN) demo $(DEMO_ARGS)
 
-## bench: scoring throughput/latency benchmark
-bench: build
-	$(BIN) bench $(BENCH_ARGS)
+## bench: scoring throughput/latency benchmark; regenerates docs/BENCHMARKS.md
+bench: build venv
+	bash bench/peers/build_hugot.sh || true
+	$(BIN) bench --json --markdown docs/BENCHMARKS.md --plot docs/benchmarks.png $(BENCH_ARGS) > bin/bench.json
 
 ## venv: train/.venv from train/requirements.txt (machine-level, re-made when requirements change)
 venv:
@@ -90,10 +94,10 @@ $(STATICCHECK):
 	@mv $(TOOLS_BIN)/staticcheck $@
 
 staticcheck: native-libs $(STATICCHECK)
-	$(STATICCHECK) -tags '$(TEST_TAGS)' ./...
+	$(STATICCHECK) -tags '$(LINT_TAGS)' ./...
 
 vet: native-libs
-	$(GO) vet -tags '$(TEST_TAGS)' ./...
+	$(GO) vet -tags '$(LINT_TAGS)' ./...
 
 fmt-check:
 	@files="$$(git ls-files -co --exclude-standard '*.go')"; \
@@ -111,13 +115,25 @@ lint: native-libs $(STATICCHECK)
 test-go: native
 	GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' $(GO) test $(GO_TEST_FLAGS) -tags '$(TEST_TAGS)' ./...
 
+## test-faults: the fault-injection suite on a real broker (issue 5; ~3 min)
+test-faults: native
+	QEGATE_FAULTS_REPORT=$(CURDIR)/bin/faults-report.json GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' \
+		$(GO) test -count=1 -timeout 30m -tags 'integration faults' -run '^TestFaults$$' -v ./cmd/qegate
+
+## test-fuzz: short fuzz runs of decoding, routing, the tracker and audit ids (FUZZTIME=10m by hand)
+FUZZTIME ?= 10s
+test-fuzz: native
+	for f in FuzzDecode FuzzRoute FuzzTracker; do \
+		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./pipeline || exit 1; done
+	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./cmd/qegate
+
 test-py: venv
 	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests
 
 ## test: everything CI runs; every stage runs, the exit status reports any failure
 test: native venv
 	@failed=""; \
-	for stage in lint test-go test-py; do \
+	for stage in lint test-go test-faults test-fuzz test-py; do \
 		echo "=== make $$stage"; \
 		$(MAKE) --no-print-directory $$stage || failed="$$failed $$stage"; \
 	done; \

@@ -152,6 +152,9 @@ type routed struct {
 	it    *Item
 	route Route
 	rec   sink.Record
+	// valueDropped marks a dead letter re-sent without its value, because
+	// the dead-letter topic refused it (too large) even on its own.
+	valueDropped bool
 }
 
 func (e *Engine) process(ctx context.Context, batch []*Item) {
@@ -283,15 +286,42 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 		}
 		next := pending[:0:0]
 		for j, i := range pending {
+			if werrs[j] == nil {
+				continue
+			}
+			if !sink.IsPermanent(werrs[j]) {
+				next = append(next, i)
+				continue
+			}
+			// A broker rejects a whole record batch (e.g. larger than
+			// message.max.bytes), failing batch-mates of the culprit too
+			// (with kafka-go, records of other workers' concurrent writes):
+			// confirm a permanent error on the record alone first.
+			alone := e.writeAlone(ctx, outs[i].rec)
 			switch {
-			case werrs[j] == nil:
-			case sink.IsPermanent(werrs[j]) && outs[i].route != RouteDeadLetter:
-				reason := "cannot deliver to " + outs[i].rec.Topic + ": " + sink.Reason(werrs[j])
+			case alone == nil:
+			case ctx.Err() != nil:
+				return false
+			case !sink.IsPermanent(alone):
+				next = append(next, i)
+			case outs[i].route != RouteDeadLetter:
+				reason := "cannot deliver to " + outs[i].rec.Topic + ": " + sink.Reason(alone)
 				outs[i].route = RouteDeadLetter
 				outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
 				next = append(next, i)
-			default:
+			case !outs[i].valueDropped:
+				// The dead-letter topic refuses the original value (a message
+				// the input topic accepted can exceed the dead-letter topic's
+				// max.message.bytes or the writer's batch size). Retrying it
+				// forever would stall the partition: keep key, headers and
+				// reason, drop the value, say so.
+				reason := string(outs[i].rec.Header(HeaderError)) + fmt.Sprintf("; value of %d bytes dropped: ", len(outs[i].rec.Value)) + sink.Reason(alone)
+				outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
+				outs[i].rec.Value = nil
+				outs[i].valueDropped = true
 				next = append(next, i)
+			default:
+				next = append(next, i) // the dead-letter topic itself is unusable: retry, never drop
 			}
 		}
 		e.log.Warn("sink write failed; retrying", "records", len(pending), "retrying", len(next), "err", err, "backoff", backoff)
@@ -306,6 +336,30 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 		}
 	}
 	return true
+}
+
+// oneWriter is a sink that can write a record in a request of its own
+// (*sink.Kafka): its Write may batch records of concurrent calls together.
+type oneWriter interface {
+	WriteOne(ctx context.Context, rec sink.Record) error
+}
+
+// writeAlone writes rec so that an error concerns rec alone.
+func (e *Engine) writeAlone(ctx context.Context, rec sink.Record) error {
+	if ow, ok := e.sink.(oneWriter); ok {
+		return unwrapOne(ow.WriteOne(ctx, rec))
+	}
+	return unwrapOne(e.sink.Write(ctx, []sink.Record{rec}))
+}
+
+// unwrapOne returns the error of a one-record Write, unwrapping the
+// per-record sink.WriteErrors a sink may return.
+func unwrapOne(err error) error {
+	var werrs sink.WriteErrors
+	if errors.As(err, &werrs) && len(werrs) == 1 {
+		return werrs[0]
+	}
+	return err
 }
 
 // Stats counts routed messages overall and per language pair.

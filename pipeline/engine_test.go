@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -222,4 +223,42 @@ type scorerFunc func(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result,
 
 func (f scorerFunc) Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
 	return f(ctx, pairs)
+}
+
+// batchLimitSink rejects, as a broker does for a record batch over
+// message.max.bytes, every write that holds a value over limit: the whole
+// call fails permanently, batch-mates included.
+type batchLimitSink struct {
+	memSink
+	limit int
+}
+
+func (b *batchLimitSink) Write(ctx context.Context, recs []sink.Record) error {
+	for _, r := range recs {
+		if len(r.Value) > b.limit {
+			return &sink.PermanentError{Err: errors.New("message size too large")}
+		}
+	}
+	return b.memSink.Write(ctx, recs)
+}
+
+func TestEngineTooLargeDeadLetter(t *testing.T) {
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	s := &batchLimitSink{limit: 1000}
+	e := NewEngine(EngineConfig{BatchWait: 20 * time.Millisecond, RetryBackoff: time.Millisecond, Workers: 1}, &lenScorer{}, r, s, nil, nil)
+	big := `{"id":"big","src":"` + strings.Repeat("z", 1500) + `","mt":"x","src_lang":"en","tgt_lang":"de",` // truncated JSON: dead letter
+	in, acked := feed(t, []string{pairJSON("a", "bb", "de"), big, pairJSON("a", "cccccc", "de")})
+	e.Run(context.Background(), in)
+	if acked.Load() != 3 {
+		t.Fatalf("acked %d of 3", acked.Load())
+	}
+	got := s.byTopic()
+	if got["p"]+got["e"] != 2 || got["d"] != 1 {
+		t.Fatalf("batch-mates of a too-large record must be delivered, not dead-lettered: %v", got)
+	}
+	for _, rec := range s.recs {
+		if rec.Topic == "d" && (rec.Value != nil || !strings.Contains(string(rec.Header(HeaderError)), "bytes dropped")) {
+			t.Fatalf("too-large dead letter: value %d bytes, reason %q", len(rec.Value), rec.Header(HeaderError))
+		}
+	}
 }

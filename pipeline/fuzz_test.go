@@ -93,7 +93,7 @@ func FuzzTracker(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		tr := NewTracker()
 		type entry struct {
-			off       int64
+			off        int64
 			done, gone bool
 			ack        func()
 		}

@@ -4,7 +4,8 @@
 // A model directory (see docs/ARCHITECTURE.md) holds model.onnx,
 // tokenizer.json and model.json. [LoadManifest] reads and validates
 // model.json; [New] loads the tokenizer, initializes ONNX Runtime once per
-// process and opens a pool of sessions; [Scorer.Score] encodes pairs in the
+// process and opens a pool of run slots (over one shared ORT session by
+// default); [Scorer.Score] encodes pairs in the
 // XLM-R pair format, runs the model and applies the manifest's transforms and
 // thresholds. [Scorer.Encode] and [Scorer.Infer] expose the two halves so that
 // tokenization and inference can be timed separately.

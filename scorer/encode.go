@@ -43,36 +43,44 @@ type encoder struct {
 	maxInputBytes int // <= 0: no cut
 }
 
-// encode validates and encodes pairs; the error is a *PairError.
+// encode validates and encodes pairs; the error is a *PairError. All rows
+// share one backing array (one allocation per call, not per pair).
 func (e *encoder) encode(pairs []Pair) (*Batch, error) {
 	b := &Batch{rows: make([][]int64, len(pairs)), langPairs: make([]string, len(pairs))}
+	type ids struct{ src, mt []uint32 }
+	toks := make([]ids, len(pairs))
+	total := 0
 	for i, p := range pairs {
 		if err := ValidatePair(p); err != nil {
 			pe := err.(*PairError)
 			pe.Index = i
 			return nil, pe
 		}
-		src := e.tokenize(cutText(p.Src, e.maxInputBytes))
-		mt := e.tokenize(cutText(p.MT, e.maxInputBytes))
-		b.rows[i] = e.assemble(src, mt)
+		src, mt := truncatePair(e.tokenize(cutText(p.Src, e.maxInputBytes)), e.tokenize(cutText(p.MT, e.maxInputBytes)), e.maxLen-4)
+		toks[i] = ids{src, mt}
+		total += len(src) + len(mt) + 4
 		b.langPairs[i] = p.LangPair()
+	}
+	backing := make([]int64, 0, total)
+	for i, t := range toks {
+		lo := len(backing)
+		backing = e.appendRow(backing, t.src, t.mt)
+		b.rows[i] = backing[lo:len(backing):len(backing)]
 	}
 	return b, nil
 }
 
-// assemble truncates longest-first and builds [bos] src [eos eos] mt [eos].
-func (e *encoder) assemble(src, mt []uint32) []int64 {
-	src, mt = truncatePair(src, mt, e.maxLen-4)
-	row := make([]int64, 0, len(src)+len(mt)+4)
-	row = append(row, e.bos)
+// appendRow appends [bos] src [eos eos] mt [eos] to dst.
+func (e *encoder) appendRow(dst []int64, src, mt []uint32) []int64 {
+	dst = append(dst, e.bos)
 	for _, id := range src {
-		row = append(row, int64(id))
+		dst = append(dst, int64(id))
 	}
-	row = append(row, e.eos, e.eos)
+	dst = append(dst, e.eos, e.eos)
 	for _, id := range mt {
-		row = append(row, int64(id))
+		dst = append(dst, int64(id))
 	}
-	return append(row, e.eos)
+	return append(dst, e.eos)
 }
 
 // truncatePair drops tokens until len(src)+len(mt) <= budget: each step

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -20,8 +21,12 @@ import (
 var ErrClosed = errors.New("scorer: closed")
 
 // DefaultMaxBatch is the number of rows per ONNX Runtime run when
-// Config.MaxBatch is zero.
-const DefaultMaxBatch = 32
+// Config.MaxBatch is zero. One row per run: on CPU the small default model
+// scores as many pairs per second per core at batch 1 as at any batch size
+// (docs/BENCHMARKS.md), and batch 1 has no padding and gives every pair the
+// score it gets alone; with dynamic int8 quantization a batched pair's score
+// depends on its batch mates (activation scales span the padded batch).
+const DefaultMaxBatch = 1
 
 // Config configures New. Every zero value picks a documented default.
 type Config struct {
@@ -36,19 +41,32 @@ type Config struct {
 	// Output names the decision output (Result.Score). Zero: the manifest's
 	// default_output.
 	Output string
-	// Sessions is the number of ONNX Runtime sessions, i.e. how many ORT runs
-	// may execute at once. IntraOpThreads is the thread count of each. Zero
-	// values are sized so that Sessions x IntraOpThreads ~= runtime.NumCPU():
-	// both zero gives max(1, NumCPU/4) sessions; one zero is derived from the
-	// other.
+	// Sessions is how many ORT runs may execute at once (run slots over one
+	// shared ORT session unless SeparateSessions). IntraOpThreads is the
+	// thread count of each run. Zero values are sized so that Sessions x
+	// IntraOpThreads ~= runtime.NumCPU(): both zero gives NumCPU sessions of
+	// one thread (parallel runs scale better than intra-op threads on a
+	// model this small); one zero is derived from the other.
 	Sessions int
 	// IntraOpThreads is each session's intra-op thread count (see Sessions).
 	IntraOpThreads int
+	// Spinning lets idle intra-op threads busy-wait for work
+	// (session.intra_op.allow_spinning). Off by default: it buys little
+	// latency and burns the cores that other sessions, the tokenizer and
+	// the pipeline need. Irrelevant with one intra-op thread.
+	Spinning bool
+	// SeparateSessions gives each of the Sessions its own ORT session (own
+	// copy of the weights and own thread pool). Default: the Sessions are
+	// run slots over one shared ORT session, which costs one copy of the
+	// weights; with IntraOpThreads 1 the runs execute on the callers'
+	// threads in parallel.
+	SeparateSessions bool
 	// MaxLen bounds a pair's encoding, special tokens included. Zero: the
 	// manifest's max_len; otherwise it must lie in [4, max_len].
 	MaxLen int
-	// MaxBatch is the most rows per ORT run; longer batches are split into
-	// chunks that run concurrently on free sessions. Zero: DefaultMaxBatch.
+	// MaxBatch is the most rows per ORT run; longer batches are sorted by
+	// length and split into even chunks that run concurrently on free
+	// sessions. Zero: DefaultMaxBatch.
 	MaxBatch int
 	// MaxInputBytes, when positive, cuts each text to about that many bytes
 	// (at whitespace where possible) before tokenization, bounding the cost
@@ -167,6 +185,8 @@ func New(cfg Config) (*Scorer, error) {
 		numOutputs:     len(man.Outputs),
 		sessions:       sessions,
 		intraOpThreads: threads,
+		spinning:       cfg.Spinning,
+		separate:       cfg.SeparateSessions,
 	}
 	if s.pool, err = newSessionPool(s.spec); err != nil {
 		s.tok.Close()
@@ -181,8 +201,7 @@ func sizePool(sessions, threads, ncpu int) (int, int) {
 	ncpu = max(ncpu, 1)
 	switch {
 	case sessions == 0 && threads == 0:
-		sessions = max(1, ncpu/4)
-		threads = max(1, ncpu/sessions)
+		sessions, threads = ncpu, 1
 	case sessions == 0:
 		sessions = max(1, ncpu/threads)
 	case threads == 0:
@@ -264,8 +283,11 @@ func (s *Scorer) Infer(ctx context.Context, b *Batch) ([][]float32, error) {
 	return s.infer(ctx, b, true)
 }
 
-// infer runs b in chunks of at most maxBatch rows. With transform, rows hold
-// the transformed outputs in manifest order; without, the raw ONNX columns.
+// infer runs b in chunks of at most maxBatch rows. Rows are grouped by
+// length first (length bucketing): each chunk holds rows of similar length,
+// so padding to the chunk's longest row wastes little; results are
+// scattered back to input order. With transform, rows hold the transformed
+// outputs in manifest order; without, the raw ONNX columns.
 func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float32, error) {
 	n, k := len(b.rows), len(s.man.Outputs)
 	flat := make([]float32, n*k)
@@ -273,21 +295,35 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 	for i := range outs {
 		outs[i] = flat[i*k : (i+1)*k : (i+1)*k]
 	}
+	if n == 0 {
+		return outs, nil
+	}
+	order := lengthOrder(b.rows)
 	chunks := (n + s.maxBatch - 1) / s.maxBatch
-	if chunks <= 1 {
-		if n == 0 {
-			return outs, nil
-		}
-		if err := s.runChunk(ctx, b.rows, flat, transform); err != nil {
+	if chunks == 1 {
+		if err := s.runChunk(ctx, b.rows, order, flat, transform); err != nil {
 			return nil, err
 		}
 		return outs, nil
 	}
+	// Even chunks (33 rows at MaxBatch 32 run as 17 + 16, not 32 + 1), run
+	// concurrently on free sessions by at most one goroutine per session.
+	size := (n + chunks - 1) / chunks
+	chunks = (n + size - 1) / size
 	errs := make([]error, chunks)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for c := range chunks {
-		lo, hi := c*s.maxBatch, min((c+1)*s.maxBatch, n)
-		wg.Go(func() { errs[c] = s.runChunk(ctx, b.rows[lo:hi], flat[lo*k:hi*k], transform) })
+	for range min(chunks, s.spec.sessions) {
+		wg.Go(func() {
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= chunks {
+					return
+				}
+				lo, hi := c*size, min((c+1)*size, n)
+				errs[c] = s.runChunk(ctx, b.rows, order[lo:hi], flat, transform)
+			}
+		})
 	}
 	wg.Wait() // never return while a chunk may still be inside ORT
 	for _, err := range errs {
@@ -298,9 +334,26 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 	return outs, nil
 }
 
-// runChunk runs rows on a free session and writes the outputs, row-major,
-// into dst: transformed in manifest order, or raw in ONNX column order.
-func (s *Scorer) runChunk(ctx context.Context, rows [][]int64, dst []float32, transform bool) error {
+// lengthOrder returns the row indices sorted by row length (stable).
+func lengthOrder(rows [][]int64) []int {
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	sorted := true
+	for i := 1; i < len(rows) && sorted; i++ {
+		sorted = len(rows[i-1]) <= len(rows[i])
+	}
+	if !sorted {
+		slices.SortStableFunc(order, func(a, b int) int { return len(rows[a]) - len(rows[b]) })
+	}
+	return order
+}
+
+// runChunk runs rows[idx[0]], rows[idx[1]], ... on a free session and
+// writes row idx[i]'s outputs to flat[idx[i]*k:]: transformed in manifest
+// order, or raw in ONNX column order.
+func (s *Scorer) runChunk(ctx context.Context, rows [][]int64, idx []int, flat []float32, transform bool) error {
 	select {
 	case <-ctx.Done():
 		return fmt.Errorf("scorer: %w", ctx.Err())
@@ -309,23 +362,24 @@ func (s *Scorer) runChunk(ctx context.Context, rows [][]int64, dst []float32, tr
 		if err := ctx.Err(); err != nil { // select picks randomly when both are ready
 			return fmt.Errorf("scorer: %w", err)
 		}
-		raw, err := run(sess, &s.spec, rows, s.pad)
+		raw, err := sess.run(&s.spec, rows, idx, s.pad)
 		if err != nil {
 			return err
 		}
-		if !transform {
-			copy(dst, raw)
-			return nil
-		}
 		k := len(s.man.Outputs)
-		for i := range rows {
+		for i, r := range idx {
+			src, dst := raw[i*k:(i+1)*k], flat[r*k:(r+1)*k]
+			if !transform {
+				copy(dst, src)
+				continue
+			}
 			for j := range s.man.Outputs {
 				o := &s.man.Outputs[j]
-				v := raw[i*k+o.Index]
+				v := src[o.Index]
 				if o.Transform == TransformSigmoid {
 					v = sigmoid(v)
 				}
-				dst[i*k+j] = v
+				dst[j] = v
 			}
 		}
 		return nil

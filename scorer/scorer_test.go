@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,10 +21,10 @@ func near(a, b, tol float32) bool { return math.Abs(float64(a-b)) <= float64(tol
 
 func TestSizePool(t *testing.T) {
 	for _, tc := range []struct{ s, th, ncpu, ws, wth int }{
-		{0, 0, 16, 4, 4},
-		{0, 0, 2, 1, 2},
+		{0, 0, 16, 16, 1},
+		{0, 0, 2, 2, 1},
 		{0, 0, 1, 1, 1},
-		{0, 0, 6, 1, 6},
+		{0, 0, 6, 6, 1},
 		{2, 0, 16, 2, 8},
 		{0, 8, 16, 2, 8},
 		{0, 32, 16, 1, 32},
@@ -131,6 +132,47 @@ func TestScoreBatchingInvariance(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Every layout (shared or separate sessions, spinning, one or several rows
+// per run, repeated calls that reuse the cached one-row tensors) gives the
+// same scores in input order.
+func TestScoreLayouts(t *testing.T) {
+	pairs := tinyPairs(t)
+	base, err := newScorer(t, Config{Sessions: 1, IntraOpThreads: 1, MaxBatch: 64}).Score(bg, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []Config{
+		{Sessions: 3, IntraOpThreads: 1},
+		{Sessions: 2, IntraOpThreads: 1, SeparateSessions: true, MaxBatch: 4},
+		{Sessions: 1, IntraOpThreads: 2, Spinning: true, MaxBatch: 5},
+	} {
+		s := newScorer(t, cfg)
+		for rep := range 2 {
+			res, err := s.Score(bg, pairs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range res {
+				for j := range res[i].Outputs {
+					if !near(res[i].Outputs[j], base[i].Outputs[j], 1e-5) {
+						t.Fatalf("%+v, call %d, pair %d, output %d: %v vs %v", cfg, rep, i, j, res[i].Outputs[j], base[i].Outputs[j])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestLengthOrder(t *testing.T) {
+	rows := [][]int64{make([]int64, 5), make([]int64, 2), make([]int64, 5), make([]int64, 1)}
+	if got := lengthOrder(rows); !slices.Equal(got, []int{3, 1, 0, 2}) {
+		t.Errorf("lengthOrder = %v, want [3 1 0 2] (by length, stable)", got)
+	}
+	if got := lengthOrder(rows[1:2]); !slices.Equal(got, []int{0}) {
+		t.Errorf("lengthOrder of one row = %v", got)
 	}
 }
 

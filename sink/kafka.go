@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -33,6 +34,11 @@ type KafkaConfig struct {
 // used because it hides delivery errors.
 type Kafka struct {
 	w *kafka.Writer
+	// one writes single records, one request at a time (WriteOne): w
+	// batches records of concurrent Writes together, so a broker's refusal
+	// of a batch cannot be pinned on one record through w.
+	one   *kafka.Writer
+	oneMu sync.Mutex
 }
 
 // NewKafka returns a Kafka sink. The writer picks the topic per record.
@@ -52,28 +58,43 @@ func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 	if cfg.BatchBytes == 0 {
 		cfg.BatchBytes = 16 << 20
 	}
-	w := &kafka.Writer{
-		Addr: kafka.TCP(cfg.Brokers...),
-		// murmur2 matches the Java client's partitioner, so keyed records land
-		// where a Java producer would put them; keyless records spread.
-		Balancer:               &kafka.Murmur2Balancer{},
-		RequiredAcks:           kafka.RequireAll,
-		Async:                  false,
-		BatchTimeout:           cfg.BatchTimeout,
-		BatchSize:              1000,
-		BatchBytes:             cfg.BatchBytes,
-		WriteTimeout:           cfg.WriteTimeout,
-		ReadTimeout:            cfg.WriteTimeout,
-		MaxAttempts:            cfg.MaxAttempts,
-		AllowAutoTopicCreation: false,
+	newWriter := func() *kafka.Writer {
+		return &kafka.Writer{
+			Addr: kafka.TCP(cfg.Brokers...),
+			// murmur2 matches the Java client's partitioner, so keyed records land
+			// where a Java producer would put them; keyless records spread.
+			Balancer:               &kafka.Murmur2Balancer{},
+			RequiredAcks:           kafka.RequireAll,
+			Async:                  false,
+			BatchTimeout:           cfg.BatchTimeout,
+			BatchSize:              1000,
+			BatchBytes:             cfg.BatchBytes,
+			WriteTimeout:           cfg.WriteTimeout,
+			ReadTimeout:            cfg.WriteTimeout,
+			MaxAttempts:            cfg.MaxAttempts,
+			AllowAutoTopicCreation: false,
+		}
 	}
-	return &Kafka{w: w}, nil
+	return &Kafka{w: newWriter(), one: newWriter()}, nil
 }
 
 // Write produces recs and blocks until all are acknowledged or one fails.
 // On error some records may have been written: the caller must not ack
 // any input of the batch (at-least-once; duplicates are possible on retry).
 func (k *Kafka) Write(ctx context.Context, recs []Record) error {
+	return write(ctx, k.w, recs)
+}
+
+// WriteOne writes one record in a produce request of its own, so that an
+// error (e.g. a record batch too large) is this record's and no
+// batch-mate's. Calls are serialised.
+func (k *Kafka) WriteOne(ctx context.Context, rec Record) error {
+	k.oneMu.Lock()
+	defer k.oneMu.Unlock()
+	return write(ctx, k.one, []Record{rec})
+}
+
+func write(ctx context.Context, w *kafka.Writer, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -85,7 +106,7 @@ func (k *Kafka) Write(ctx context.Context, recs []Record) error {
 		}
 		msgs[i] = kafka.Message{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: hs}
 	}
-	err := k.w.WriteMessages(ctx, msgs...)
+	err := w.WriteMessages(ctx, msgs...)
 	if err == nil {
 		return nil
 	}
@@ -109,8 +130,13 @@ func (k *Kafka) Write(ctx context.Context, recs []Record) error {
 	return fmt.Errorf("sink: kafka write: %w", err)
 }
 
-// permanentKafka lists the broker answers that no retry can change.
+// permanentKafka lists the broker answers that no retry can change, and
+// kafka-go's own refusal of a message larger than the writer's BatchBytes.
 func permanentKafka(err error) bool {
+	var tooLarge kafka.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return true
+	}
 	for _, e := range []error{
 		kafka.UnknownTopicOrPartition, kafka.MessageSizeTooLarge, kafka.InvalidTopic,
 		kafka.TopicAuthorizationFailed, kafka.RecordListTooLarge, kafka.InvalidRecord,
@@ -127,7 +153,7 @@ func (k *Kafka) Stats() kafka.WriterStats { return k.w.Stats() }
 
 // Close flushes and closes the writer.
 func (k *Kafka) Close() error {
-	if err := k.w.Close(); err != nil {
+	if err := errors.Join(k.w.Close(), k.one.Close()); err != nil {
 		return fmt.Errorf("sink: kafka close: %w", err)
 	}
 	return nil

@@ -39,7 +39,9 @@ func newAuditCmd() *cobra.Command {
 current last offset and matches messages by id: the --id-field of a JSON-object
 value, else the Kafka key, else the position of the input message
 (topic:partition:offset, which outputs carry in their qe-source header).
-Dead letters keep the original value and key, so they match too.
+Dead letters keep the original value and key, so they match too; an output
+whose id matches no input is matched by its qe-source header (a dead letter
+whose value was too large for the dead-letter topic is written without it).
 
 A message is missing when an input id occurs more often in the input than in
 all outputs together; duplicated counts the extra output copies
@@ -189,12 +191,16 @@ func idRawText(raw json.RawMessage) string {
 type auditCounter struct {
 	idField string
 	in, out map[string]int
-	r       *AuditReport
+	// byPos maps an input position (topic:partition:offset) to its id, for
+	// outputs whose own id does not match: a dead letter whose value the
+	// dead-letter topic refused is written without it.
+	byPos map[string]string
+	r     *AuditReport
 }
 
 func newAuditCounter(cfg AuditConfig) *auditCounter {
 	return &auditCounter{
-		idField: cfg.IDField, in: map[string]int{}, out: map[string]int{},
+		idField: cfg.IDField, in: map[string]int{}, out: map[string]int{}, byPos: map[string]string{},
 		r: &AuditReport{Input: cfg.Input, Outputs: cfg.Outputs, IDField: cfg.IDField, ByTopic: map[string]int{}, IDSources: map[string]int{}},
 	}
 }
@@ -203,6 +209,7 @@ func (c *auditCounter) addInput(m kafka.Message) {
 	pos := pipeline.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}.String()
 	id, kind := auditID(c.idField, m.Value, m.Key, pos)
 	c.in[id]++
+	c.byPos[pos] = id
 	c.r.InputMessages++
 	c.r.IDSources[kind]++
 }
@@ -215,6 +222,11 @@ func (c *auditCounter) addOutput(m kafka.Message) {
 		}
 	}
 	id, _ := auditID(c.idField, m.Value, m.Key, pos)
+	if _, ok := c.in[id]; !ok {
+		if byPos, ok := c.byPos[pos]; ok {
+			id = byPos
+		}
+	}
 	c.out[id]++
 	c.r.OutputMessages++
 	c.r.ByTopic[m.Topic]++

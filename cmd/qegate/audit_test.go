@@ -1,12 +1,18 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/qegate/qegate/pipeline"
+	"github.com/qegate/qegate/scorer"
 )
+
+func scoreResult(s float32) scorer.Result {
+	return scorer.Result{Score: s, Threshold: 0.5, Acceptable: s >= 0.5}
+}
 
 func TestAuditID(t *testing.T) {
 	tests := []struct {
@@ -37,6 +43,7 @@ func TestAuditCounter(t *testing.T) {
 		{Topic: "in", Partition: 0, Offset: 2, Value: []byte("garbage"), Key: []byte("g")},
 		{Topic: "in", Partition: 1, Offset: 0, Value: []byte("\xff")},
 		{Topic: "in", Partition: 1, Offset: 1, Value: []byte(`{"id":"c"}`)},
+		{Topic: "in", Partition: 1, Offset: 2, Value: []byte(`{"id":"d"}`)}, // lost
 	}
 	for _, m := range in {
 		c.addInput(m)
@@ -49,21 +56,77 @@ func TestAuditCounter(t *testing.T) {
 		{Topic: "dlq", Value: []byte("\xff"), Headers: src("in:1:0")},
 		{Topic: "pub", Value: []byte(`{"id":"c","qe":{}}`), Headers: src("in:1:1")},
 		{Topic: "pub", Value: []byte(`{"id":"zz","qe":{}}`), Headers: src("other:0:0")},
+		// a dead letter written without its value: matched by qe-source
+		{Topic: "dlq", Key: []byte("kb"), Headers: src("in:0:1")},
 	}
 	for _, m := range out {
 		c.addOutput(m)
 	}
 	r := c.finish(0)
-	if r.InputMessages != 5 || r.InputIDs != 5 || r.OutputMessages != 6 {
+	if r.InputMessages != 6 || r.InputIDs != 6 || r.OutputMessages != 7 {
 		t.Fatalf("counts: %+v", r)
 	}
-	if r.Missing != 1 || len(r.MissingList) != 1 || r.MissingList[0] != "b" {
+	if r.Missing != 1 || len(r.MissingList) != 1 || r.MissingList[0] != "d" {
 		t.Fatalf("missing: %d %v", r.Missing, r.MissingList)
 	}
 	if r.Duplicated != 1 || r.DuplicatedIDs != 1 || r.DupList[0] != "a" || r.Unexpected != 1 {
 		t.Fatalf("duplicated %d %v unexpected %d", r.Duplicated, r.DupList, r.Unexpected)
 	}
-	if r.ByTopic["pub"] != 4 || r.ByTopic["dlq"] != 2 || r.IDSources["id"] != 3 || r.IDSources["key"] != 1 || r.IDSources["position"] != 1 {
+	if r.ByTopic["pub"] != 4 || r.ByTopic["dlq"] != 3 || r.IDSources["id"] != 4 || r.IDSources["key"] != 1 || r.IDSources["position"] != 1 {
 		t.Fatalf("by topic %v, sources %v", r.ByTopic, r.IDSources)
+	}
+}
+
+// FuzzAuditID checks the property `qegate audit` rests on: whatever the
+// input, the output the gate builds from it (scored, or dead-lettered with
+// the value and key untouched) has the same audit id as the input.
+//
+//	go test -run=^$ -fuzz=FuzzAuditID -fuzztime=10s ./cmd/qegate
+func FuzzAuditID(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"a1","src":"Hello","mt":"Hallo","src_lang":"en","tgt_lang":"de"}`,
+		`{"id":{"b": [1, 2]},"src":"a","mt":"b","src_lang":"en","tgt_lang":"de","qe":1}`,
+		`{"id": 1.50,"src":"a","mt":"b","src_lang":"en","tgt_lang":"de"}`,
+		`{"id":null,"src":"a","mt":"b","src_lang":"en","tgt_lang":"de"}`,
+		"\xff\xfe", `[]`, ``,
+	} {
+		f.Add([]byte(s), []byte("key"), float32(0.7))
+		f.Add([]byte(s), []byte(nil), float32(0.2))
+	}
+	dec := pipeline.NewDecoder(pipeline.DecoderConfig{MaxBytes: 1 << 16})
+	r := pipeline.NewRouter(pipeline.RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, pipeline.ModelInfo{Name: "m", Version: "1"})
+	f.Fuzz(func(t *testing.T, v, key []byte, score float32) {
+		origin := pipeline.Origin{Topic: "in", Partition: 1, Offset: 42}
+		it := pipeline.NewItem(origin, key, v, nil, nil, nil)
+		dec.Decode(it)
+		var out []byte
+		var outKey []byte
+		var src string
+		if it.Err != nil {
+			rec := r.DeadLetter(it, it.Err.Error())
+			out, outKey, src = rec.Value, rec.Key, string(rec.Header(pipeline.HeaderSource))
+		} else {
+			_, rec := r.Scored(it, scoreResult(score))
+			out, outKey, src = rec.Value, rec.Key, string(rec.Header(pipeline.HeaderSource))
+		}
+		inID, _ := auditID("id", v, key, origin.String())
+		outID, _ := auditID("id", out, outKey, src)
+		if inID != outID {
+			t.Fatalf("input id %q, output id %q\nin  %q\nout %q", inID, outID, v, out)
+		}
+	})
+}
+
+func TestAuditPrint(t *testing.T) {
+	r := &AuditReport{Input: "in", InputMessages: 3, InputIDs: 3, OutputMessages: 3,
+		ByTopic: map[string]int{"pub": 2, "dlq": 1}, IDSources: map[string]int{"id": 3},
+		Missing: 1, Duplicated: 1, DuplicatedIDs: 1, MissingList: []string{"b"}, DupList: []string{"a"}}
+	var b strings.Builder
+	r.print(&b)
+	for _, want := range []string{"input in: 3 messages, 3 distinct ids (by id=3)", "outputs: 3 messages: dlq=1 pub=2",
+		"missing 1, duplicated 1 (over 1 ids)", "missing ids (first 1): b", "duplicated ids (first 1): a"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
 	}
 }

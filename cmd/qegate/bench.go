@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,9 @@ type benchOpts struct {
 	markdown, plot   string
 	e2e              bool
 	partitions       int
+	rounds           int
+	rssProbe         bool
+	render           string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -50,11 +54,28 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure scoring latency and throughput, end to end through Kafka, and against peers on the same pairs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := runBench(cmd.Context(), o, cmd.ErrOrStderr())
-			if err != nil {
-				return err
+			if o.rssProbe {
+				return runRSSProbe(cmd.Context(), o, cmd.OutOrStdout())
 			}
-			res.Command = "qegate bench " + strings.Join(os.Args[2:], " ")
+			var res *bench.Result
+			if o.render != "" {
+				// Re-render the reports of an earlier --json run.
+				b, err := os.ReadFile(o.render)
+				if err != nil {
+					return err
+				}
+				res = &bench.Result{}
+				if err := json.Unmarshal(b, res); err != nil {
+					return fmt.Errorf("bench: %s: %w", o.render, err)
+				}
+			} else {
+				r, err := runBench(cmd.Context(), o, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				res = r
+				res.Command = "qegate bench " + strings.Join(os.Args[2:], " ")
+			}
 			if o.markdown != "" {
 				if err := bench.WriteMarkdown(o.markdown, o.plot, res); err != nil {
 					return err
@@ -100,6 +121,10 @@ func newBenchCmd() *cobra.Command {
 	f.StringVar(&o.plot, "plot", "", "also write a PNG plot (throughput vs batch size) to this path")
 	f.BoolVar(&o.e2e, "e2e", true, "measure end to end through the in-process Kafka broker")
 	f.IntVar(&o.partitions, "partitions", 4, "partitions of the e2e input topic")
+	f.IntVar(&o.rounds, "rounds", 3, "rounds per peer (each bracketed by qegate runs); the ratio is the median")
+	f.BoolVar(&o.rssProbe, "rss-probe", false, "internal: score the pairs with the default configuration and print the peak RSS")
+	_ = f.MarkHidden("rss-probe")
+	f.StringVar(&o.render, "render", "", "write --markdown/--plot (and print) from the JSON of an earlier run instead of measuring")
 	return cmd
 }
 
@@ -131,6 +156,7 @@ func runBench(ctx context.Context, o benchOpts, logw io.Writer) (*bench.Result, 
 		res.ModelBytes = st.Size()
 	}
 	resetOK := bench.ResetPeakRSS()
+	res.LoadAvg[0] = bench.LoadAvg()
 
 	// 1. Table 1 protocol: batch 1, one session, one thread.
 	progress("batch-1 latency on %d pairs (1 session x 1 thread)", min(o.latencyN, len(pairs)))
@@ -141,99 +167,246 @@ func runBench(ctx context.Context, o benchOpts, logw io.Writer) (*bench.Result, 
 	res.Model, res.Batch1, res.LatencyMsP50Batch1 = name, lat, lat.TotalP50
 	res.ORT = ort.GetVersion()
 
-	// 2. Throughput grid: layouts with sessions x threads = cores.
-	batches := []int{1, 8, 32, 64}
+	// 2. Throughput grid: Score calls of callPairs pairs (the engine's
+	// batch) from several goroutines, over layouts (sessions x intra-op
+	// threads = cores; shared or separate ORT sessions) and MaxBatch (rows
+	// per ORT run, length-bucketed).
+	callPairs := 32
+	runBatches := []int{1, 4, 8, 32}
 	if o.quick {
-		batches = []int{1, 8}
+		callPairs, runBatches = 8, []int{1, 8}
 	}
 	defSessions, defThreads := scorerDefaults(modelDir)
-	type layout struct{ sessions, threads, callers int }
-	layouts := []layout{{1, 1, 1}, {defSessions, defThreads, defSessions + 1}}
-	if cores > 1 {
-		layouts = append(layouts, layout{cores, 1, cores})
-		if defSessions != 1 || defThreads != cores {
-			layouts = append(layouts, layout{1, cores, 2})
-		}
+	layouts := []bench.Layout{{Sessions: 1, Threads: 1, Callers: 1}, {Sessions: defSessions, Threads: defThreads, Callers: defSessions + 1}}
+	if cores > 1 && !o.quick {
+		layouts = append(layouts, bench.Layout{Sessions: cores, Threads: 1, Callers: cores + 1, Separate: true})
+		layouts = append(layouts, bench.Layout{Sessions: 1, Threads: cores, Callers: 2})
+		layouts = append(layouts, bench.Layout{Sessions: 1, Threads: cores, Callers: 2, Spinning: true})
 	}
+	head := bench.Layout{Sessions: defSessions, Threads: defThreads, Callers: defSessions + 1}
 	for _, l := range layouts {
-		sc, err := scorer.New(scorer.Config{ModelDir: modelDir, Sessions: l.sessions, IntraOpThreads: l.threads, MaxBatch: 64})
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range batches {
-			gp, err := measureThroughput(ctx, sc, pairs, b, l.callers, o.minSeconds)
+		for _, mb := range runBatches {
+			sc, err := scorer.New(scorer.Config{ModelDir: modelDir, Sessions: l.Sessions, IntraOpThreads: l.Threads,
+				SeparateSessions: l.Separate, Spinning: l.Spinning, MaxBatch: mb})
 			if err != nil {
-				sc.Close()
 				return nil, err
 			}
-			gp.Sessions, gp.Threads = l.sessions, l.threads
-			progress("%d session(s) x %d thread(s), %d caller(s), batch %d: %.1f pairs/s", l.sessions, l.threads, l.callers, b, gp.PairsPerS)
+			gp, err := measureThroughput(ctx, sc, pairs, callPairs, l.Callers, o.minSeconds)
+			sc.Close()
+			if err != nil {
+				return nil, err
+			}
+			gp.Layout, gp.RunBatch = l, mb
+			progress("%s, %d rows per ORT run: %.1f pairs/s", l, mb, gp.PairsPerS)
 			res.Grid = append(res.Grid, gp)
-		}
-		sc.Close()
-	}
-	// Headline: the gate's own layout (scorer defaults, engine batch 32,
-	// sessions+1 workers), measured on the raw scorer.
-	hb := 32
-	if o.quick {
-		hb = 8
-	}
-	for _, gp := range res.Grid {
-		if gp.Sessions == defSessions && gp.Threads == defThreads && gp.Callers == defSessions+1 && gp.Batch == hb {
-			res.Headline, res.PairsPerS = gp, gp.PairsPerS
+			if l == head && mb == scorer.DefaultMaxBatch {
+				res.Headline, res.PairsPerS = gp, gp.PairsPerS
+				res.HeadlineSamples = append(res.HeadlineSamples, gp.PairsPerS)
+			}
 		}
 	}
-	res.PaddingShare = paddingShare(modelDir, pairs, hb)
-	res.PeakRSSMB = bench.PeakRSSMB()
+	res.PaddingShare = paddingShare(modelDir, pairs, callPairs)
+	res.PeakRSSMB, res.PeakRSSFrom = bench.PeakRSSMB(), "the bench process after the throughput grid"
 	if !resetOK {
-		progress("note: could not reset VmHWM; peak_rss_mb covers the process so far")
+		progress("note: could not reset VmHWM; process_peak_rss_mb covers the process so far")
+	}
+
+	// The machine may be shared: every comparison below is bracketed by
+	// qegate runs of the headline configuration on the same pairs, and each
+	// of those runs is also a headline sample.
+	ref := func(sub []scorer.Pair) (*bench.Peer, error) {
+		r, err := qegateRef(ctx, modelDir, sub, o, callPairs, defSessions, defThreads)
+		if err == nil && len(sub) == len(pairs) {
+			res.HeadlineSamples = append(res.HeadlineSamples, r.PairsPerS)
+		}
+		return r, err
 	}
 
 	// 3. End to end through the in-process Kafka broker, same pairs.
 	if o.e2e {
-		progress("end to end through kfake: %d pairs", len(pairs))
+		progress("end to end through kfake: %d pairs, bracketed by raw scorer runs", len(pairs))
+		before, err := ref(pairs)
+		if err != nil {
+			return nil, err
+		}
 		e2e, secs, err := measureE2E(ctx, modelDir, pairs, o.partitions)
 		if err != nil {
 			res.E2EError = err.Error()
 			progress("e2e failed: %v", err)
-		} else {
+		}
+		after, err2 := ref(pairs)
+		if err2 != nil {
+			return nil, err2
+		}
+		if err == nil {
 			res.E2EPairsPerS, res.E2ESeconds, res.E2EPairs = e2e, secs, len(pairs)
-			if res.PairsPerS > 0 {
-				res.E2EVsRaw = e2e / res.PairsPerS
-			}
+			res.E2ERawPairsPerS = (before.PairsPerS + after.PairsPerS) / 2
+			res.E2EVsRaw = e2e / res.E2ERawPairsPerS
+			progress("e2e %.1f pairs/s, raw alongside %.1f pairs/s", e2e, res.E2ERawPairsPerS)
 		}
 	}
 
-	// 4. Peers on the same pairs.
+	// 4. Peers on the same pairs, in rounds: qegate, peer, qegate, peer, ...
+	// qegate; a round's ratio is against the mean of the qegate runs either
+	// side of it, and the peer's ratio is the median over rounds.
+	rounds := o.rounds
+	if o.quick {
+		rounds = 1
+	}
 	for _, p := range strings.Split(o.peers, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" || p == "none" {
 			continue
 		}
-		progress("peer %s", p)
-		var peer *bench.Peer
+		// Slower model variants get fewer pairs: a quarter, at least 64.
+		sub := pairs[:min(len(pairs), max(64, len(pairs)/4))]
+		var run func(first bool) *bench.Peer
 		switch p {
 		case "python_ort":
-			peer = externalPeer(ctx, o.python, []string{filepath.Join(o.peersDir, "python_ort.py")}, modelDir, pairs, o, hb, cores,
-				"Python onnxruntime + HF tokenizers (one session, intra-op threads = cores, batches in input order; batch-1 on one thread)")
+			sub = pairs
+			run = func(first bool) *bench.Peer {
+				return externalPeer(ctx, o.python, []string{filepath.Join(o.peersDir, "python_ort.py")}, modelDir, sub, o, first, callPairs, cores,
+					"Python onnxruntime 1.30 + HF tokenizers: one session, intra-op threads = cores, batches in input order")
+			}
 		case "hugot":
-			peer = externalPeer(ctx, o.hugot, nil, modelDir, pairs, o, hb, cores,
-				"hugot (knights-analytics/hugot, ORT backend, Rust tokenizer), CrossEncoderPipeline")
+			sub = pairs
+			run = func(first bool) *bench.Peer {
+				return externalPeer(ctx, o.hugot, nil, modelDir, sub, o, first, callPairs, cores,
+					"hugot v0.7.0 (ORT backend, Rust tokenizer): TextClassificationPipeline, one session, intra-op threads = cores")
+			}
 		case "unquantized":
-			peer = variantPeer(ctx, modelDir, o.unquantized, pairs, o, hb, defSessions, defThreads, "same pruned model, fp32 weights, through qegate's scorer")
+			run = func(bool) *bench.Peer {
+				return variantPeer(ctx, modelDir, o.unquantized, sub, o, callPairs, defSessions, defThreads, "same pruned model, fp32 weights, qegate's scorer")
+			}
 		case "unpruned":
-			peer = variantPeer(ctx, modelDir, o.unpruned, pairs, o, hb, defSessions, defThreads, "unpruned 12-layer model, int8, through qegate's scorer")
+			run = func(bool) *bench.Peer {
+				return variantPeer(ctx, modelDir, o.unpruned, sub, o, callPairs, defSessions, defThreads, "unpruned 12-layer model, int8, qegate's scorer")
+			}
 		case "unpruned_fp32":
-			peer = variantPeer(ctx, modelDir, o.unprunedFP32, pairs, o, hb, defSessions, defThreads, "unpruned 12-layer model, fp32 (the paper's baseline), through qegate's scorer")
+			run = func(bool) *bench.Peer {
+				return variantPeer(ctx, modelDir, o.unprunedFP32, sub, o, callPairs, defSessions, defThreads, "unpruned 12-layer model, fp32 (the paper's baseline), qegate's scorer")
+			}
 		default:
 			return nil, fmt.Errorf("bench: unknown peer %q (python_ort, hugot, unquantized, unpruned, unpruned_fp32)", p)
 		}
-		peer.SetRatios(res.PairsPerS, res.LatencyMsP50Batch1)
+		progress("peer %s (%d pairs, %d rounds)", p, len(sub), rounds)
+		prev, err := ref(sub)
+		if err != nil {
+			return nil, err
+		}
+		var peer *bench.Peer
+		var ratios, cpuRatios, latRatios, rates, qrates []float64
+		for i := range rounds {
+			pr := run(i == 0)
+			next, err := ref(sub)
+			if err != nil {
+				return nil, err
+			}
+			if peer == nil {
+				peer = pr
+			}
+			if pr.Error != "" {
+				peer = pr
+				break
+			}
+			q := (prev.PairsPerS + next.PairsPerS) / 2
+			qc := (prev.CPUCores + next.CPUCores) / 2
+			rates, qrates = append(rates, pr.PairsPerS), append(qrates, q)
+			ratios = append(ratios, q/pr.PairsPerS)
+			if qc > 0 && pr.CPUCores > 0 {
+				cpuRatios = append(cpuRatios, (q/qc)/(pr.PairsPerS/pr.CPUCores))
+			}
+			if i == 0 && pr.LatencyP50 > 0 {
+				latRatios = append(latRatios, pr.LatencyP50/((prev.LatencyP50+next.LatencyP50)/2))
+				peer.QegateLatencyP50 = (prev.LatencyP50 + next.LatencyP50) / 2
+			}
+			progress("peer %s round %d: %.1f pairs/s (%.2f cores), qegate alongside %.1f pairs/s (%.2f cores)", p, i+1, pr.PairsPerS, pr.CPUCores, q, qc)
+			prev = next
+		}
+		if len(ratios) > 0 {
+			peer.PairsPerS, peer.QegatePairsPerS = bench.Percentile(rates, 50), bench.Percentile(qrates, 50)
+			r := bench.Percentile(ratios, 50)
+			peer.Ratio, peer.RatioMin, peer.RatioMax, peer.Rounds = &r, slices.Min(ratios), slices.Max(ratios), len(ratios)
+			if len(cpuRatios) > 0 {
+				c := bench.Percentile(cpuRatios, 50)
+				peer.CPURatio = &c
+			}
+			if len(latRatios) > 0 {
+				peer.LatencyRate = &latRatios[0]
+			}
+		}
 		res.Peers[p] = peer
+	}
+	if len(res.HeadlineSamples) > 0 {
+		res.PairsPerS = bench.Percentile(res.HeadlineSamples, 50)
+	}
+
+	// 5. Peak RSS of the gate's scorer alone, in a fresh process.
+	if rss, err := rssProbe(ctx, o); err != nil {
+		progress("rss probe failed (peak_rss_mb falls back to the bench process): %v", err)
+	} else {
+		res.PeakRSSMB, res.PeakRSSFrom = rss, "a fresh process scoring the pairs with the default configuration (qegate bench --rss-probe)"
 	}
 	res.ProcessPeakRSSMB = bench.PeakRSSMB()
 	res.Seconds = time.Since(start).Seconds()
+	res.LoadAvg[1] = bench.LoadAvg()
 	return res, nil
+}
+
+// rssProbe runs `qegate bench --rss-probe` in a fresh process: the peak RSS
+// of loading the model with the default configuration and scoring the
+// pairs as the gate does, without what the bench itself has touched.
+func rssProbe(ctx context.Context, o benchOpts) (float64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	// A test binary would run its tests instead of the probe (and those
+	// would start probes again): never re-execute one, nor nest probes.
+	if strings.HasSuffix(exe, ".test") || os.Getenv(rssProbeEnv) != "" {
+		return 0, errors.New("not re-executing a test binary or a probe")
+	}
+	args := []string{"bench", "--rss-probe", "--n", fmt.Sprint(o.n)}
+	if o.model != "" {
+		args = append(args, "--model", o.model)
+	}
+	if o.data != "" {
+		args = append(args, "--data", o.data)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), rssProbeEnv+"=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s", err, lastLines(stderr.String(), 3))
+	}
+	var r struct {
+		PeakRSSMB float64 `json:"peak_rss_mb"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return 0, err
+	}
+	return r.PeakRSSMB, nil
+}
+
+const rssProbeEnv = "QEGATE_BENCH_RSS_PROBE"
+
+func runRSSProbe(ctx context.Context, o benchOpts, w io.Writer) error {
+	pairs, _, err := benchPairs(o.data, o.n)
+	if err != nil {
+		return err
+	}
+	sc, err := scorer.New(scorer.Config{ModelDir: o.model})
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	sessions, _ := sc.PoolSize()
+	if _, err := measureThroughput(ctx, sc, pairs, 32, sessions+1, 0); err != nil {
+		return err
+	}
+	return json.NewEncoder(w).Encode(map[string]float64{"peak_rss_mb": bench.PeakRSSMB()})
 }
 
 // benchPairs reads the data set and takes n valid pairs, interleaving the
@@ -376,6 +549,7 @@ func measureThroughput(ctx context.Context, sc *scorer.Scorer, pairs []scorer.Pa
 		first error
 	)
 	deadline := time.Now().Add(time.Duration(minSeconds * float64(time.Second)))
+	cpu0 := bench.CPUSeconds()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range max(callers, 1) {
@@ -406,11 +580,12 @@ func measureThroughput(ctx context.Context, sc *scorer.Scorer, pairs []scorer.Pa
 	}
 	wg.Wait()
 	el := time.Since(start).Seconds()
+	cpu := bench.CPUSeconds() - cpu0
 	if first != nil {
 		return bench.GridPoint{}, first
 	}
-	return bench.GridPoint{Callers: callers, Batch: batch, PairsPerS: float64(done) / el,
-		CallP50: bench.Percentile(calls, 50), CallP99: bench.Percentile(calls, 99), Pairs: done}, nil
+	return bench.GridPoint{Layout: bench.Layout{Callers: callers}, CallPairs: batch, PairsPerS: float64(done) / el,
+		CallP50: bench.Percentile(calls, 50), CallP99: bench.Percentile(calls, 99), Pairs: done, CPUCores: cpu / el}, nil
 }
 
 // paddingShare is the share of padded positions when pairs are batched in
@@ -457,10 +632,29 @@ func measureE2E(ctx context.Context, modelDir string, pairs []scorer.Pair, parti
 	return sum.PairsPerS, sum.Seconds, nil
 }
 
+// qegateRef measures qegate's headline layout and batch-1 latency on pairs,
+// next to a peer run.
+func qegateRef(ctx context.Context, modelDir string, pairs []scorer.Pair, o benchOpts, batch, sessions, threads int) (*bench.Peer, error) {
+	lat, _, err := measureBatch1(modelDir, pairs[:min(len(pairs), max(16, o.latencyN/3))])
+	if err != nil {
+		return nil, err
+	}
+	sc, err := scorer.New(scorer.Config{ModelDir: modelDir, Sessions: sessions, IntraOpThreads: threads})
+	if err != nil {
+		return nil, err
+	}
+	defer sc.Close()
+	gp, err := measureThroughput(ctx, sc, pairs, batch, sessions+1, o.minSeconds)
+	if err != nil {
+		return nil, err
+	}
+	return &bench.Peer{PairsPerS: gp.PairsPerS, LatencyP50: lat.TotalP50, CPUCores: gp.CPUCores}, nil
+}
+
 // variantPeer runs another ONNX file of the same model family through
 // qegate's own scorer (same tokenizer, manifest and layout).
 func variantPeer(ctx context.Context, modelDir, onnx string, pairs []scorer.Pair, o benchOpts, batch, sessions, threads int, what string) *bench.Peer {
-	peer := &bench.Peer{What: what, Batch: batch, Threads: sessions * threads}
+	peer := &bench.Peer{What: what, Batch: scorer.DefaultMaxBatch, Threads: sessions * threads} // Batch: rows per ORT run
 	if onnx == "" {
 		peer.Error = "no ONNX file given"
 		return peer
@@ -484,15 +678,14 @@ func variantPeer(ctx context.Context, modelDir, onnx string, pairs []scorer.Pair
 		}
 	}
 	peer.Note = onnx
-	// Slower variants get fewer pairs: a quarter of the set, at least 64.
-	sub := pairs[:min(len(pairs), max(64, len(pairs)/4))]
+	sub := pairs
 	lat, _, err := measureBatch1(dir, sub[:min(len(sub), max(16, o.latencyN/3))])
 	if err != nil {
 		peer.Error = err.Error()
 		return peer
 	}
 	peer.LatencyP50 = lat.TotalP50
-	sc, err := scorer.New(scorer.Config{ModelDir: dir, Sessions: sessions, IntraOpThreads: threads, MaxBatch: 64})
+	sc, err := scorer.New(scorer.Config{ModelDir: dir, Sessions: sessions, IntraOpThreads: threads})
 	if err != nil {
 		peer.Error = err.Error()
 		return peer
@@ -503,13 +696,13 @@ func variantPeer(ctx context.Context, modelDir, onnx string, pairs []scorer.Pair
 		peer.Error = err.Error()
 		return peer
 	}
-	peer.PairsPerS, peer.Pairs = gp.PairsPerS, gp.Pairs
+	peer.PairsPerS, peer.Pairs, peer.CPUCores = gp.PairsPerS, gp.Pairs, gp.CPUCores
 	return peer
 }
 
 // externalPeer runs a peer program that takes the model, tokenizer and a
 // JSONL file of pairs and prints one JSON object (bench/peers/*).
-func externalPeer(ctx context.Context, prog string, pre []string, modelDir string, pairs []scorer.Pair, o benchOpts, batch, cores int, what string) *bench.Peer {
+func externalPeer(ctx context.Context, prog string, pre []string, modelDir string, pairs []scorer.Pair, o benchOpts, first bool, batch, cores int, what string) *bench.Peer {
 	peer := &bench.Peer{What: what, Batch: batch, Threads: cores}
 	if prog == "" {
 		peer.Error = "no program given"
@@ -550,8 +743,8 @@ func externalPeer(ctx context.Context, prog string, pre []string, modelDir strin
 		"--model", filepath.Join(modelDir, scorer.ModelFile), "--tokenizer", filepath.Join(modelDir, scorer.TokenizerFile),
 		"--pairs", f.Name(), "--max-len", fmt.Sprint(man.MaxLen),
 		"--bos", fmt.Sprint(man.SpecialTokens.BOS), "--pad", fmt.Sprint(man.SpecialTokens.PAD), "--eos", fmt.Sprint(man.SpecialTokens.EOS),
-		"--threads", fmt.Sprint(cores), "--batch", fmt.Sprint(batch),
-		"--latency-pairs", fmt.Sprint(o.latencyN), "--min-seconds", fmt.Sprint(o.minSeconds))
+		"--threads", fmt.Sprint(cores), "--batch", fmt.Sprintf("1,%d", batch),
+		"--latency-pairs", fmt.Sprint(map[bool]int{true: o.latencyN, false: 10}[first]), "--min-seconds", fmt.Sprint(o.minSeconds))
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Env = append(os.Environ(), "ORT_LIBRARY="+native.ORTLibrary())
 	var stderr strings.Builder
@@ -568,7 +761,10 @@ func externalPeer(ctx context.Context, prog string, pre []string, modelDir strin
 	}
 	num := func(k string) float64 { v, _ := r[k].(float64); return v }
 	peer.PairsPerS, peer.LatencyP50, peer.PeakRSSMB = num("pairs_per_s"), num("latency_ms_p50_batch1"), num("peak_rss_mb")
-	peer.Pairs = int(num("pairs"))
+	peer.Pairs, peer.CPUCores = int(num("pairs")), num("cpu_cores_used")
+	if b := int(num("best_batch")); b > 0 {
+		peer.Batch = b
+	}
 	if e, ok := r["error"].(string); ok {
 		peer.Error = e
 	}

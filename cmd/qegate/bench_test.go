@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qegate/qegate/internal/bench"
 )
 
 // TestBenchQuickJSON runs the bench command on the tiny model in quick mode
@@ -16,6 +18,9 @@ func TestBenchQuickJSON(t *testing.T) {
 	data := evalData(t)
 	out := t.TempDir()
 	md, png := filepath.Join(out, "BENCHMARKS.md"), filepath.Join(out, "bench.png")
+	if err := os.WriteFile(md, []byte("old generated part\n"+bench.NotesMarker+"\nhand-written, keep me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	stdout, stderr, err := evalRun(t, newBenchCmd(), "--model", evalTinyModel, "--data", data, "--quick", "--json",
 		"--peers", "unquantized,python_ort", "--unquantized", filepath.Join(evalTinyModel, "model.onnx"),
 		"--python", filepath.Join(out, "no-such-python"), "--markdown", md, "--plot", png)
@@ -50,7 +55,8 @@ func TestBenchQuickJSON(t *testing.T) {
 		t.Errorf("peers.python_ort = %v, want ratio null and a 'not available' error", py)
 	}
 	b, err := os.ReadFile(md)
-	if err != nil || !strings.Contains(string(b), "# Benchmarks") || !strings.Contains(string(b), "bench.png") {
+	if err != nil || !strings.Contains(string(b), "# Benchmarks") || !strings.Contains(string(b), "bench.png") ||
+		!strings.Contains(string(b), "hand-written, keep me") || strings.Contains(string(b), "old generated part") {
 		t.Errorf("markdown report: %v\n%s", err, b)
 	}
 	if st, err := os.Stat(png); err != nil || st.Size() == 0 {

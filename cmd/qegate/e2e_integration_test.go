@@ -203,7 +203,7 @@ log:
 			t.Fatalf("qegate exited early: %v\n%s", err, tail(stderr.String(), 3000))
 		case <-time.After(500 * time.Millisecond):
 		}
-		if lag(t, client, "e2e", "mt.incoming", 4) == 0 {
+		if lag(client, "e2e", "mt.incoming", 4) == 0 {
 			break
 		}
 	}
@@ -334,7 +334,7 @@ func TestStartupFailures(t *testing.T) {
 	}
 }
 
-func lag(t *testing.T, client *kafka.Client, group, topic string, parts int) int64 {
+func lag(client *kafka.Client, group, topic string, parts int) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var reqs []kafka.OffsetRequest
@@ -348,8 +348,8 @@ func lag(t *testing.T, client *kafka.Client, group, topic string, parts int) int
 		return -1
 	}
 	com, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
-	if err != nil {
-		return -1
+	if err != nil || com.Error != nil || len(com.Topics[topic]) < parts {
+		return -1 // e.g. the coordinator is still loading offsets: not done
 	}
 	end := map[int]int64{}
 	for _, p := range ends.Topics[topic] {
@@ -357,6 +357,9 @@ func lag(t *testing.T, client *kafka.Client, group, topic string, parts int) int
 	}
 	var total int64
 	for _, p := range com.Topics[topic] {
+		if p.Error != nil {
+			return -1
+		}
 		c := p.CommittedOffset
 		if c < 0 {
 			c = 0

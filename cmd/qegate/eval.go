@@ -31,7 +31,7 @@ type scoreFlags struct {
 func (f *scoreFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.data, "data", "", "labelled data: an MLQE-PE .tsv (pair from the file name, e.g. en-de.tsv), a .jsonl, or a directory of them (required)")
 	cmd.Flags().StringVar(&f.model, "model", "", "model directory (default: $QEGATE_MODEL_DIR, the built-in path, or models/default)")
-	cmd.Flags().IntVar(&f.batch, "batch", 32, "rows per scoring batch (rows are sorted by length first)")
+	cmd.Flags().IntVar(&f.batch, "batch", 1, "rows per ONNX Runtime run; 1 (default) scores each pair alone, as the gate does, so int8 scores do not depend on batch-mates")
 	cmd.Flags().IntVar(&f.sessions, "sessions", 0, "ONNX Runtime sessions (0: one per CPU core)")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "intra-op threads per session (0: cores / sessions)")
 	_ = cmd.MarkFlagRequired("data") // the flag exists, so this cannot fail

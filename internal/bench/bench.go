@@ -5,10 +5,12 @@ package bench
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -31,9 +33,13 @@ type Result struct {
 
 	// Headline throughput: the gate's own layout (scorer defaults, engine
 	// batch and worker count) on the raw scorer.
-	PairsPerS float64     `json:"pairs_per_s"`
-	Headline  GridPoint   `json:"headline"`
-	Grid      []GridPoint `json:"grid"`
+	PairsPerS float64 `json:"pairs_per_s"`
+	// HeadlineSamples are every measurement of the headline configuration
+	// on all the pairs in this run (grid, e2e and peer brackets);
+	// PairsPerS is their median.
+	HeadlineSamples []float64   `json:"headline_samples"`
+	Headline        GridPoint   `json:"headline"`
+	Grid            []GridPoint `json:"grid"`
 	// PaddingShare is the share of padded positions in the headline's
 	// batches (input order, padded to each batch's longest row).
 	PaddingShare float64 `json:"padding_share"`
@@ -43,16 +49,23 @@ type Result struct {
 	E2ESeconds   float64 `json:"e2e_seconds"`
 	// E2EVsRaw is e2e_pairs_per_s / pairs_per_s.
 	E2EVsRaw float64 `json:"e2e_vs_raw"`
-	E2EError string  `json:"e2e_error,omitempty"`
+	// E2ERawPairsPerS is the raw scorer (headline configuration, same
+	// pairs) measured right before and after the e2e run, averaged.
+	E2ERawPairsPerS float64 `json:"e2e_raw_pairs_per_s"`
+	E2EError        string  `json:"e2e_error,omitempty"`
 
-	// PeakRSSMB is VmHWM over the scorer phases (reset before them where
-	// the kernel allows); ProcessPeakRSSMB is over the whole run (in-process
-	// broker and model-variant peers included).
+	// PeakRSSMB is the VmHWM of a fresh process that loads the model with
+	// the default configuration and scores the pairs as the gate does;
+	// ProcessPeakRSSMB is the bench process's over the whole run (every
+	// layout, the in-process broker and the model variants included).
 	PeakRSSMB        float64 `json:"peak_rss_mb"`
+	PeakRSSFrom      string  `json:"peak_rss_from"`
 	ProcessPeakRSSMB float64 `json:"process_peak_rss_mb"`
 
 	Peers   map[string]*Peer `json:"peers"`
 	Seconds float64          `json:"seconds"`
+	// LoadAvg is /proc/loadavg at the start and at the end of the run.
+	LoadAvg [2]string `json:"load_avg"`
 }
 
 // Latency is the batch-1 protocol's statistics, milliseconds per pair.
@@ -68,34 +81,74 @@ type Latency struct {
 	MeanTokens   float64 `json:"mean_tokens"`
 }
 
-// GridPoint is one throughput run: Sessions ORT sessions of Threads
-// intra-op threads each, Callers goroutines calling Score with Batch pairs.
+// Layout is how the scorer runs: Sessions concurrent runs (slots over one
+// shared ORT session, or Separate sessions) of Threads intra-op threads
+// each, Spinning or not, fed by Callers goroutines.
+type Layout struct {
+	Sessions int  `json:"sessions"`
+	Threads  int  `json:"threads"`
+	Callers  int  `json:"callers"`
+	Separate bool `json:"separate_sessions,omitempty"`
+	Spinning bool `json:"spinning,omitempty"`
+}
+
+func (l Layout) String() string {
+	s := fmt.Sprintf("%dx%d", l.Sessions, l.Threads)
+	if l.Sessions > 1 {
+		if l.Separate {
+			s += " separate"
+		} else {
+			s += " shared"
+		}
+	}
+	if l.Spinning {
+		s += " spinning"
+	}
+	return fmt.Sprintf("%s, %d callers", s, l.Callers)
+}
+
+// GridPoint is one throughput run: Score calls of CallPairs pairs on a
+// Layout, RunBatch rows per ORT run (Config.MaxBatch).
 type GridPoint struct {
-	Sessions  int     `json:"sessions"`
-	Threads   int     `json:"threads"`
-	Callers   int     `json:"callers"`
-	Batch     int     `json:"batch"`
+	Layout
+	CallPairs int     `json:"call_pairs"`
+	RunBatch  int     `json:"run_batch"`
 	PairsPerS float64 `json:"pairs_per_s"`
 	CallP50   float64 `json:"call_ms_p50"`
 	CallP99   float64 `json:"call_ms_p99"`
 	Pairs     int     `json:"pairs"`
+	// CPUCores is the process's CPU time over the run's wall time: how
+	// many cores it actually got (less than asked for on a busy machine).
+	CPUCores float64 `json:"cpu_cores_used"`
 }
 
 // Peer is one alternative measured in the same run on the same pairs.
 type Peer struct {
 	What      string  `json:"what"`
 	PairsPerS float64 `json:"pairs_per_s,omitempty"`
-	// Ratio is qegate's pairs_per_s / the peer's (null when not measured).
-	Ratio       *float64       `json:"ratio"`
-	LatencyP50  float64        `json:"latency_ms_p50_batch1,omitempty"`
-	LatencyRate *float64       `json:"latency_ratio,omitempty"` // peer p50 / qegate p50
-	Batch       int            `json:"batch,omitempty"`
-	Threads     int            `json:"threads,omitempty"`
-	PeakRSSMB   float64        `json:"peak_rss_mb,omitempty"`
-	Pairs       int            `json:"pairs,omitempty"`
-	Note        string         `json:"note,omitempty"`
-	Error       string         `json:"error,omitempty"`
-	Extra       map[string]any `json:"extra,omitempty"`
+	// Ratio is qegate's pairs_per_s / the peer's (null when not measured),
+	// qegate measured right before and after the peer on the same pairs
+	// (QegatePairsPerS, the mean of the two).
+	Ratio    *float64 `json:"ratio"`
+	RatioMin float64  `json:"ratio_min,omitempty"`
+	RatioMax float64  `json:"ratio_max,omitempty"`
+	Rounds   int      `json:"rounds,omitempty"`
+	// CPURatio compares pairs per CPU-second (qegate / peer): what each
+	// got done with the CPU time it actually received.
+	CPURatio         *float64       `json:"cpu_ratio,omitempty"`
+	QegatePairsPerS  float64        `json:"qegate_pairs_per_s,omitempty"`
+	QegateLatencyP50 float64        `json:"qegate_latency_ms_p50_batch1,omitempty"`
+	QegateCPUCores   float64        `json:"qegate_cpu_cores_used,omitempty"`
+	CPUCores         float64        `json:"cpu_cores_used,omitempty"`
+	LatencyP50       float64        `json:"latency_ms_p50_batch1,omitempty"`
+	LatencyRate      *float64       `json:"latency_ratio,omitempty"` // peer p50 / qegate p50
+	Batch            int            `json:"batch,omitempty"`
+	Threads          int            `json:"threads,omitempty"`
+	PeakRSSMB        float64        `json:"peak_rss_mb,omitempty"`
+	Pairs            int            `json:"pairs,omitempty"`
+	Note             string         `json:"note,omitempty"`
+	Error            string         `json:"error,omitempty"`
+	Extra            map[string]any `json:"extra,omitempty"`
 }
 
 // SetRatios fills Ratio and LatencyRate against qegate's figures.
@@ -169,6 +222,25 @@ func PeakRSSMB() float64 {
 // reports whether the kernel accepted it.
 func ResetPeakRSS() bool {
 	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// CPUSeconds returns the process's user+system CPU time so far.
+func CPUSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// LoadAvg returns the first three fields of /proc/loadavg.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // Machine summarizes lscpu-like facts from /proc/cpuinfo.
