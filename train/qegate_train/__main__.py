@@ -26,6 +26,8 @@ def main(argv=None):
     p.add_argument("--out", default="models/default")
     p.add_argument("--carry", default="train/.work/carry")
     p.add_argument("--name")
+    p = sub.add_parser("rescore", help="re-choose a model's dev thresholds/metrics from batch-1 int8 scores")
+    p.add_argument("--model", default="models/default")
     p = sub.add_parser("build-default", help="rebuild models/default from scratch (make model)")
     p.add_argument("--out", default="models/default")
     p.add_argument("--no-distill", action="store_true", help="skip the 12-layer teacher")
@@ -52,6 +54,9 @@ def main(argv=None):
     if a.cmd == "ship":
         from .ship import ship
         print(json.dumps(ship(a.run, a.weights, a.layers, a.out, a.carry, a.task, a.name), indent=1))
+    if a.cmd == "rescore":
+        from .ship import rescore
+        rescore(a.model)
     if a.cmd == "build-default":
         from .build import build_default
         build_default(a.out, distill=not a.no_distill, threads=a.threads, base_id=a.base,

@@ -67,7 +67,8 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
                       keep_fp32=fp32)
     log(f"exported {time.time() - t0:.0f}s fusions={info.get('fusions')}")
     dv, seqs = dev_seqs(out)
-    s_q = ort_scores(ort_session(os.path.join(out, "model.onnx"), threads=2), seqs)
+    # batch 1: the gate scores each pair alone, and int8 scores depend on batch-mates
+    s_q = ort_scores(ort_session(os.path.join(out, "model.onnx"), threads=2), seqs, batch=1)
     s_f = ort_scores(ort_session(fp32, threads=2), seqs)
     sub = list(range(0, len(seqs), 14))  # 500 pairs for the PyTorch parity check
     s_t = torch_scores(model, [seqs[i] for i in sub])
@@ -135,3 +136,32 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     with open(os.path.join(work, "ship.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
+
+
+def rescore(model_dir, log=print):
+    """Re-choose the dev thresholds and metrics of a shipped model from batch-1 int8 scores.
+
+    Dynamic int8 quantization scales activations per tensor, so a pair's score depends on
+    the rows batched with it; the gate scores every pair in its own run (scorer
+    DefaultMaxBatch = 1), and thresholds must be chosen on scores made the same way."""
+    path = os.path.join(model_dir, "model.json")
+    with open(path) as f:
+        doc = json.load(f)
+    outs = sorted(doc["outputs"], key=lambda o: o["index"])
+    kinds = [o["name"] for o in outs]
+    dv, seqs = dev_seqs(model_dir, doc.get("max_len", 128))
+    s_q = ort_scores(ort_session(os.path.join(model_dir, "model.onnx"), threads=2), seqs, batch=1)
+    met, thr = evaluate(dv.lp, dv.mean, dv.z, cols_from_scores(s_q, kinds))
+    for o in doc["outputs"]:
+        if o["kind"] == "classification" and o["name"] in thr:
+            o["thresholds"] = {lp: float(v) for lp, v in thr[o["name"]].items() if lp != "_default"}
+    m = doc.setdefault("metrics", {})
+    m["onnx_int8"], m["per_pair"] = met["avg"], met["per_pair"]
+    m["scoring"] = "int8 ONNX Runtime, one pair per run (batch 1), as the gate scores"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    log(f"rescored {len(seqs)} dev pairs at batch 1: {json.dumps(met['avg'])[:300]}")
+    return met["avg"]
