@@ -77,6 +77,7 @@ demo: build
 
 ## bench: scoring throughput/latency benchmark; regenerates docs/BENCHMARKS.md
 bench: build venv
+	@mkdir -p bin
 	bash bench/peers/build_hugot.sh || true
 	$(BIN) bench --json --markdown docs/BENCHMARKS.md --plot docs/benchmarks.png $(BENCH_ARGS) > bin/bench.json
 
@@ -117,6 +118,7 @@ test-go: native
 
 ## test-faults: the fault-injection suite on a real broker (issue 5; ~3 min)
 test-faults: native
+	@mkdir -p bin
 	QEGATE_FAULTS_REPORT=$(CURDIR)/bin/faults-report.json GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' \
 		$(GO) test -count=1 -timeout 30m -tags 'integration faults' -run '^TestFaults$$' -v ./cmd/qegate
 

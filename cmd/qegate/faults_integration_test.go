@@ -143,6 +143,9 @@ func (s *faultSuite) writeReport(t *testing.T, elapsed time.Duration) {
 		"command": "go test -tags 'integration faults' -run TestFaults -v -timeout 30m ./cmd/qegate",
 	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Errorf("report dir: %v", err)
+	}
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		t.Errorf("write %s: %v", path, err)
 	}
