@@ -96,11 +96,11 @@ func (d *Decoder) decode(it *Item) error {
 	if obj == nil {
 		return &InputError{"not a JSON object: null"}
 	}
-	src, err := stringField(obj, d.f.Src, true)
+	src, err := stringField(obj, d.f.Src)
 	if err != nil {
 		return err
 	}
-	mt, err := stringField(obj, d.f.MT, true)
+	mt, err := stringField(obj, d.f.MT)
 	if err != nil {
 		return err
 	}
@@ -124,13 +124,10 @@ func (d *Decoder) decode(it *Item) error {
 	return nil
 }
 
-func stringField(obj map[string]json.RawMessage, name string, required bool) (string, error) {
+func stringField(obj map[string]json.RawMessage, name string) (string, error) {
 	raw, ok := obj[name]
 	if !ok {
-		if required {
-			return "", &InputError{fmt.Sprintf("missing field %q", name)}
-		}
-		return "", nil
+		return "", &InputError{fmt.Sprintf("missing field %q", name)}
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -156,7 +153,7 @@ func stringField(obj map[string]json.RawMessage, name string, required bool) (st
 }
 
 func langField(obj map[string]json.RawMessage, name string) (string, error) {
-	s, err := stringField(obj, name, true)
+	s, err := stringField(obj, name)
 	if err != nil {
 		return "", err
 	}

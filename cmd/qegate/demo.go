@@ -153,13 +153,11 @@ func loadDemoMessages(flag string, limit int) ([]demoMsg, string, error) {
 			return nil, "", err
 		}
 		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			var m struct{ ID, SrcLang, TgtLang string }
 			var raw map[string]string
 			if err := json.Unmarshal([]byte(line), &raw); err != nil {
 				return nil, "", fmt.Errorf("demo: built-in sample: %w", err)
 			}
-			m.ID, m.SrcLang, m.TgtLang = raw["id"], raw["src_lang"], raw["tgt_lang"]
-			msgs = append(msgs, demoMsg{key: m.ID, value: []byte(line), lp: m.SrcLang + "-" + m.TgtLang})
+			msgs = append(msgs, demoMsg{key: raw["id"], value: []byte(line), lp: raw["src_lang"] + "-" + raw["tgt_lang"]})
 		}
 	} else {
 		perLP := map[string]int{}
