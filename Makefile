@@ -125,9 +125,10 @@ test-faults: native
 ## test-fuzz: short fuzz runs of decoding, routing, the tracker and audit ids (FUZZTIME=10m by hand)
 FUZZTIME ?= 10s
 test-fuzz: native
-	for f in FuzzDecode FuzzRoute FuzzTracker; do \
+	for f in FuzzDecode FuzzRoute; do \
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./pipeline || exit 1; done
-	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./cmd/qegate
+	$(GO) test -run='^$$' -fuzz='^FuzzTracker$$' -fuzztime=$(FUZZTIME) ./source
+	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./internal/audit
 
 test-py: venv
 	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests

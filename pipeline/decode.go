@@ -3,10 +3,13 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // Fields names the JSON fields of an input message. Zero values mean the
@@ -19,7 +22,8 @@ type Fields struct {
 	TgtLang string `mapstructure:"tgt_lang"`
 }
 
-func (f Fields) withDefaults() Fields {
+// WithDefaults fills empty names with the contract's.
+func (f Fields) WithDefaults() Fields {
 	def := func(v, d string) string {
 		if v == "" {
 			return d
@@ -32,15 +36,28 @@ func (f Fields) withDefaults() Fields {
 	}
 }
 
-// DecoderConfig configures input validation.
+// DecoderConfig configures input validation: the input section of the
+// configuration.
 type DecoderConfig struct {
 	// Fields names the JSON fields; zero values use the contract's names.
-	Fields Fields
+	Fields Fields `mapstructure:"fields"`
 	// MaxBytes rejects larger values before parsing. Zero means 1 MiB.
-	MaxBytes int
+	MaxBytes int `mapstructure:"max_message_bytes"`
 	// LangPairs, when non-empty, is the allow-list of "src-tgt" pairs;
 	// others are dead-lettered. Empty accepts any well-formed code.
-	LangPairs []string
+	LangPairs []string `mapstructure:"lang_pairs"`
+}
+
+// WithDefaults returns c with every zero value replaced by its default.
+func (c DecoderConfig) WithDefaults() DecoderConfig {
+	c.Fields = c.Fields.WithDefaults()
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 1 << 20
+	}
+	if c.LangPairs == nil {
+		c.LangPairs = []string{}
+	}
+	return c
 }
 
 // Decoder validates and decodes input values into translation pairs.
@@ -56,10 +73,8 @@ var langCode = regexp.MustCompile(`^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$`)
 
 // NewDecoder returns a decoder for cfg.
 func NewDecoder(cfg DecoderConfig) *Decoder {
-	d := &Decoder{f: cfg.Fields.withDefaults(), maxBytes: cfg.MaxBytes}
-	if d.maxBytes <= 0 {
-		d.maxBytes = 1 << 20
-	}
+	cfg = cfg.WithDefaults()
+	d := &Decoder{f: cfg.Fields, maxBytes: cfg.MaxBytes}
 	if len(cfg.LangPairs) > 0 {
 		d.allowed = map[string]bool{}
 		for _, lp := range cfg.LangPairs {
@@ -133,14 +148,16 @@ func stringField(obj map[string]json.RawMessage, name string) (string, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", &InputError{fmt.Sprintf("field %q: want a string, got %s", name, jsonKind(raw))}
 	}
-	if strings.TrimSpace(s) == "" {
+	// The scorer's own check, run here so that one unscorable pair is
+	// dead-lettered before it can fail its whole batch (which would then be
+	// re-scored pair by pair, a slowdown poison input could force).
+	switch err := qe.CheckText(s); {
+	case errors.Is(err, qe.ErrEmptyText):
 		return "", &InputError{fmt.Sprintf("empty field %q", name)}
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		// The tokenizer takes C strings and refuses NUL; rejecting it here
-		// keeps one such pair from failing its whole batch (which is then
-		// re-scored pair by pair, a slowdown poison input could force).
+	case errors.Is(err, qe.ErrNULByte):
 		return "", &InputError{fmt.Sprintf("field %q: contains a NUL character", name)}
+	case err != nil:
+		return "", &InputError{fmt.Sprintf("field %q: %v", name, err)}
 	}
 	if strings.ContainsRune(s, utf8.RuneError) && strings.Contains(string(raw), `\u`) {
 		// JSON escapes can smuggle lone surrogates, which decode to U+FFFD;

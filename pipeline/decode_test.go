@@ -3,6 +3,8 @@ package pipeline
 import (
 	"strings"
 	"testing"
+
+	"github.com/qegate/qegate/internal/qe"
 )
 
 func TestDecode(t *testing.T) {
@@ -82,7 +84,7 @@ func FuzzDecode(f *testing.F) {
 		dec.Decode(it)
 		if it.Err != nil {
 			rec := r.DeadLetter(it, it.Err.Error())
-			if string(rec.Value) != string(v) || rec.Header(HeaderError) == nil {
+			if string(rec.Value) != string(v) || rec.Header(qe.HeaderError) == nil {
 				t.Fatalf("dead letter must keep the value and carry a reason")
 			}
 			return

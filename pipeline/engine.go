@@ -8,17 +8,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/sink"
 )
 
-// Scorer labels translation pairs; *scorer.Scorer implements it.
+// Scorer labels translation pairs; *scorer.Scorer implements it. Score
+// returns one result per pair, in order, and is called from several
+// workers at once, so it must be safe for concurrent use. An error fails
+// the whole call; the engine then re-scores the pairs one by one so that
+// only the pair at fault is dead-lettered.
 type Scorer interface {
-	Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error)
+	Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error)
 }
 
 // Sink is where routed records go. Write returns nil only once every record
-// is durable; on error it may return sink.WriteErrors to say which failed.
+// is durable; on error it may return sink.WriteErrors to say which failed,
+// marking those no retry can deliver with sink.PermanentError. Write is
+// called from several workers at once. The engine never calls Close: the
+// owner of the sink closes it after the engine has stopped.
 type Sink interface {
 	Write(ctx context.Context, recs []sink.Record) error
 	Close() error
@@ -40,7 +47,8 @@ type EngineConfig struct {
 	RetryBackoff time.Duration `mapstructure:"retry_backoff"`
 }
 
-func (c EngineConfig) withDefaults() EngineConfig {
+// WithDefaults returns c with every zero value replaced by its default.
+func (c EngineConfig) WithDefaults() EngineConfig {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 32
 	}
@@ -75,7 +83,7 @@ func NewEngine(cfg EngineConfig, sc Scorer, r *Router, s Sink, m *Metrics, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{cfg: cfg.withDefaults(), scorer: sc, router: r, sink: s, metrics: m, log: log, stats: NewStats()}
+	return &Engine{cfg: cfg.WithDefaults(), scorer: sc, router: r, sink: s, metrics: m, log: log, stats: NewStats()}
 }
 
 // Stats returns the engine's routing counters.
@@ -187,7 +195,7 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 		e.stats.add(lp, o.route)
 		e.metrics.Messages.WithLabelValues(o.route.String(), lp).Inc()
 		if o.route == RouteDeadLetter {
-			e.metrics.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(HeaderError)))).Inc()
+			e.metrics.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(qe.HeaderError)))).Inc()
 		}
 		o.it.Ack()
 	}
@@ -208,7 +216,7 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 	if len(valid) == 0 {
 		return outs, true
 	}
-	pairs := make([]scorer.Pair, len(valid))
+	pairs := make([]qe.Pair, len(valid))
 	for j, i := range valid {
 		pairs[j] = items[i].Pair
 	}
@@ -226,7 +234,7 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 		// One bad pair must not sink its batch-mates: score one by one and
 		// dead-letter only the pairs that still fail.
 		e.log.Warn("batch scoring failed; retrying pair by pair", "pairs", len(pairs), "err", err)
-		res = make([]scorer.Result, len(pairs))
+		res = make([]qe.Result, len(pairs))
 		for j := range pairs {
 			r, err := e.scorer.Score(ctx, pairs[j:j+1])
 			if err == nil && len(r) != 1 {
@@ -315,7 +323,7 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 				// max.message.bytes or the writer's batch size). Retrying it
 				// forever would stall the partition: keep key, headers and
 				// reason, drop the value, say so.
-				reason := string(outs[i].rec.Header(HeaderError)) + fmt.Sprintf("; value of %d bytes dropped: ", len(outs[i].rec.Value)) + sink.Reason(alone)
+				reason := string(outs[i].rec.Header(qe.HeaderError)) + fmt.Sprintf("; value of %d bytes dropped: ", len(outs[i].rec.Value)) + sink.Reason(alone)
 				outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
 				outs[i].rec.Value = nil
 				outs[i].valueDropped = true
@@ -360,69 +368,4 @@ func unwrapOne(err error) error {
 		return werrs[0]
 	}
 	return err
-}
-
-// Stats counts routed messages overall and per language pair.
-type Stats struct {
-	mu        sync.Mutex
-	total     [numRoutes]int64
-	byLP      map[string]*[numRoutes]int64
-	abandoned int64
-}
-
-// NewStats returns zeroed counters.
-func NewStats() *Stats { return &Stats{byLP: map[string]*[numRoutes]int64{}} }
-
-func (s *Stats) add(lp string, r Route) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.total[r]++
-	if lp == "" {
-		lp = "invalid"
-	}
-	c := s.byLP[lp]
-	if c == nil {
-		c = new([numRoutes]int64)
-		s.byLP[lp] = c
-	}
-	c[r]++
-}
-
-func (s *Stats) abandon() {
-	s.mu.Lock()
-	s.abandoned++
-	s.mu.Unlock()
-}
-
-// Snapshot is a copy of the counters.
-type Snapshot struct {
-	Total     RouteCounts
-	ByLP      map[string]RouteCounts
-	Abandoned int64
-}
-
-// RouteCounts counts messages per route.
-type RouteCounts struct {
-	Accepted   int64 `json:"accepted"`
-	Rejected   int64 `json:"rejected"`
-	Review     int64 `json:"review"`
-	DeadLetter int64 `json:"dead_letter"`
-}
-
-// Sum is the number of messages routed anywhere.
-func (c RouteCounts) Sum() int64 { return c.Accepted + c.Rejected + c.Review + c.DeadLetter }
-
-func toCounts(a [numRoutes]int64) RouteCounts {
-	return RouteCounts{Accepted: a[RoutePublish], Rejected: a[RoutePostEdit], Review: a[RouteReview], DeadLetter: a[RouteDeadLetter]}
-}
-
-// Snapshot copies the counters.
-func (s *Stats) Snapshot() Snapshot {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := Snapshot{Total: toCounts(s.total), ByLP: map[string]RouteCounts{}, Abandoned: s.abandoned}
-	for lp, c := range s.byLP {
-		out.ByLP[lp] = toCounts(*c)
-	}
-	return out
 }

@@ -10,74 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/pipeline/pipelinetest"
 	"github.com/qegate/qegate/sink"
 )
-
-// lenScorer scores by MT length; pairs whose src is "boom" make the whole
-// batch fail, as a tokenizer or ORT error on one input would.
-type lenScorer struct{ calls atomic.Int64 }
-
-func (s *lenScorer) Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
-	s.calls.Add(1)
-	out := make([]scorer.Result, len(pairs))
-	for i, p := range pairs {
-		if p.Src == "boom" {
-			return nil, errors.New("bad input")
-		}
-		sc := float32(len(p.MT)) / 10
-		out[i] = scorer.Result{Score: sc, Threshold: 0.5, Acceptable: sc >= 0.5}
-	}
-	return out, nil
-}
-
-// memSink records writes; failFirst makes the first n writes fail as a
-// whole, permanent marks records for a topic as undeliverable.
-type memSink struct {
-	mu        sync.Mutex
-	recs      []sink.Record
-	failFirst int
-	permanent string
-}
-
-func (m *memSink) Write(ctx context.Context, recs []sink.Record) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.failFirst > 0 {
-		m.failFirst--
-		return errors.New("broker unavailable")
-	}
-	errs := make(sink.WriteErrors, len(recs))
-	failed := false
-	for i, r := range recs {
-		if m.permanent != "" && r.Topic == m.permanent {
-			errs[i] = &sink.PermanentError{Err: errors.New("unknown topic")}
-			failed = true
-			continue
-		}
-	}
-	for i, r := range recs {
-		if errs[i] == nil {
-			m.recs = append(m.recs, r)
-		}
-	}
-	if failed {
-		return errs
-	}
-	return nil
-}
-
-func (m *memSink) Close() error { return nil }
-
-func (m *memSink) byTopic() map[string]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[string]int{}
-	for _, r := range m.recs {
-		out[r.Topic]++
-	}
-	return out
-}
 
 func feed(t *testing.T, values []string) (chan *Item, *atomic.Int64) {
 	t.Helper()
@@ -101,31 +37,31 @@ func pairJSON(src, mt, tgt string) string {
 func TestEngineRoutesEverything(t *testing.T) {
 	tests := []struct {
 		name      string
-		sink      *memSink
+		sink      *pipelinetest.MemSink
 		values    []string
 		wantTopic map[string]int
 	}{
 		{
 			name:      "mixed",
-			sink:      &memSink{},
+			sink:      &pipelinetest.MemSink{},
 			values:    []string{pairJSON("a", "long enough", "de"), pairJSON("a", "no", "de"), "garbage", pairJSON("a", "long enough", "zh")},
 			wantTopic: map[string]int{"pub.de": 1, "pe.de": 1, "dlq": 1, "pub.zh": 1},
 		},
 		{
 			name:      "transient sink failures are retried",
-			sink:      &memSink{failFirst: 3},
+			sink:      &pipelinetest.MemSink{FailFirst: 3},
 			values:    []string{pairJSON("a", "long enough", "de"), pairJSON("a", "x", "de")},
 			wantTopic: map[string]int{"pub.de": 1, "pe.de": 1},
 		},
 		{
 			name:      "missing output topic dead-letters",
-			sink:      &memSink{permanent: "pub.fr"},
+			sink:      &pipelinetest.MemSink{Permanent: "pub.fr"},
 			values:    []string{pairJSON("a", "long enough", "fr"), pairJSON("a", "long enough", "de")},
 			wantTopic: map[string]int{"dlq": 1, "pub.de": 1},
 		},
 		{
 			name:      "scoring failure isolates the bad pair",
-			sink:      &memSink{},
+			sink:      &pipelinetest.MemSink{},
 			values:    []string{pairJSON("boom", "long enough", "de"), pairJSON("a", "long enough", "de"), pairJSON("a", "x", "de")},
 			wantTopic: map[string]int{"dlq": 1, "pub.de": 1, "pe.de": 1},
 		},
@@ -133,10 +69,10 @@ func TestEngineRoutesEverything(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, ModelInfo{Name: "m", Version: "1"})
-			e := NewEngine(EngineConfig{BatchSize: 8, BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &lenScorer{}, r, tc.sink, nil, nil)
+			e := NewEngine(EngineConfig{BatchSize: 8, BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, tc.sink, nil, nil)
 			in, acked := feed(t, tc.values)
 			e.Run(context.Background(), in)
-			got := tc.sink.byTopic()
+			got := tc.sink.ByTopic()
 			if fmt.Sprint(got) != fmt.Sprint(tc.wantTopic) {
 				t.Fatalf("topics %v, want %v", got, tc.wantTopic)
 			}
@@ -152,8 +88,8 @@ func TestEngineRoutesEverything(t *testing.T) {
 
 func TestEngineHardStopDoesNotAck(t *testing.T) {
 	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
-	s := &memSink{failFirst: 1 << 30} // broker down for good
-	e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &lenScorer{}, r, s, nil, nil)
+	s := &pipelinetest.MemSink{FailFirst: 1 << 30} // broker down for good
+	e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	in, acked := feed(t, []string{pairJSON("a", "bb", "de"), pairJSON("a", "cc", "de")})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -165,27 +101,27 @@ func TestEngineHardStopDoesNotAck(t *testing.T) {
 
 func TestEngineAbandonsRevokedItems(t *testing.T) {
 	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
-	s := &memSink{}
-	e := NewEngine(EngineConfig{}, &lenScorer{}, r, s, nil, nil)
+	s := &pipelinetest.MemSink{}
+	e := NewEngine(EngineConfig{}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	in := make(chan *Item, 1)
 	it := NewItem(Origin{}, nil, []byte(pairJSON("a", "b", "de")), nil, nil, func() bool { return false })
 	NewDecoder(DecoderConfig{}).Decode(it)
 	in <- it
 	close(in)
 	e.Run(context.Background(), in)
-	if len(s.recs) != 0 || e.Stats().Snapshot().Abandoned != 1 {
-		t.Fatalf("revoked item was written: %d records", len(s.recs))
+	if len(s.Records()) != 0 || e.Stats().Snapshot().Abandoned != 1 {
+		t.Fatalf("revoked item was written: %d records", len(s.Records()))
 	}
 }
 
 func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
 	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
 	sizes := make(chan int, 100)
-	sc := scorerFunc(func(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
+	sc := scorerFunc(func(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 		sizes <- len(pairs)
-		return make([]scorer.Result, len(pairs)), nil
+		return make([]qe.Result, len(pairs)), nil
 	})
-	e := NewEngine(EngineConfig{BatchSize: 4, BatchWait: 50 * time.Millisecond, Workers: 1}, sc, r, &memSink{}, nil, nil)
+	e := NewEngine(EngineConfig{BatchSize: 4, BatchWait: 50 * time.Millisecond, Workers: 1}, sc, r, &pipelinetest.MemSink{}, nil, nil)
 	in := make(chan *Item)
 	done := make(chan struct{})
 	go func() { e.Run(context.Background(), in); close(done) }()
@@ -219,9 +155,9 @@ func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
 	}
 }
 
-type scorerFunc func(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error)
+type scorerFunc func(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error)
 
-func (f scorerFunc) Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
+func (f scorerFunc) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 	return f(ctx, pairs)
 }
 
@@ -229,7 +165,7 @@ func (f scorerFunc) Score(ctx context.Context, pairs []scorer.Pair) ([]scorer.Re
 // message.max.bytes, every write that holds a value over limit: the whole
 // call fails permanently, batch-mates included.
 type batchLimitSink struct {
-	memSink
+	pipelinetest.MemSink
 	limit int
 }
 
@@ -239,26 +175,26 @@ func (b *batchLimitSink) Write(ctx context.Context, recs []sink.Record) error {
 			return &sink.PermanentError{Err: errors.New("message size too large")}
 		}
 	}
-	return b.memSink.Write(ctx, recs)
+	return b.MemSink.Write(ctx, recs)
 }
 
 func TestEngineTooLargeDeadLetter(t *testing.T) {
 	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
 	s := &batchLimitSink{limit: 1000}
-	e := NewEngine(EngineConfig{BatchWait: 20 * time.Millisecond, RetryBackoff: time.Millisecond, Workers: 1}, &lenScorer{}, r, s, nil, nil)
+	e := NewEngine(EngineConfig{BatchWait: 20 * time.Millisecond, RetryBackoff: time.Millisecond, Workers: 1}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	big := `{"id":"big","src":"` + strings.Repeat("z", 1500) + `","mt":"x","src_lang":"en","tgt_lang":"de",` // truncated JSON: dead letter
 	in, acked := feed(t, []string{pairJSON("a", "bb", "de"), big, pairJSON("a", "cccccc", "de")})
 	e.Run(context.Background(), in)
 	if acked.Load() != 3 {
 		t.Fatalf("acked %d of 3", acked.Load())
 	}
-	got := s.byTopic()
+	got := s.ByTopic()
 	if got["p"]+got["e"] != 2 || got["d"] != 1 {
 		t.Fatalf("batch-mates of a too-large record must be delivered, not dead-lettered: %v", got)
 	}
-	for _, rec := range s.recs {
-		if rec.Topic == "d" && (rec.Value != nil || !strings.Contains(string(rec.Header(HeaderError)), "bytes dropped")) {
-			t.Fatalf("too-large dead letter: value %d bytes, reason %q", len(rec.Value), rec.Header(HeaderError))
+	for _, rec := range s.Records() {
+		if rec.Topic == "d" && (rec.Value != nil || !strings.Contains(string(rec.Header(qe.HeaderError)), "bytes dropped")) {
+			t.Fatalf("too-large dead letter: value %d bytes, reason %q", len(rec.Value), rec.Header(qe.HeaderError))
 		}
 	}
 }

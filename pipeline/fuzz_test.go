@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qegate/qegate/scorer"
-	"github.com/qegate/qegate/sink"
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // FuzzRoute checks output construction for any decodable input and any
@@ -36,12 +35,12 @@ func FuzzRoute(f *testing.F) {
 		cfg := RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{lp}", Review: "rv.{src_lang}", ReviewMargin: margin, DeadLetter: "dlq"}
 		r := NewRouter(cfg, ModelInfo{Name: "m", Version: "1", Output: "da51"})
 		it := &Item{Value: v, Key: []byte("k"), Origin: Origin{"in", 2, 9},
-			Headers: []sink.Header{{Key: "trace", Value: []byte("t")}, {Key: "qe-score", Value: []byte("stale")}}}
+			Headers: []qe.Header{{Key: "trace", Value: []byte("t")}, {Key: "qe-score", Value: []byte("stale")}}}
 		dec.Decode(it)
 		if it.Err != nil {
 			return // FuzzDecode covers dead letters
 		}
-		res := scorer.Result{Score: score, Threshold: threshold, Acceptable: score >= threshold}
+		res := qe.Result{Score: score, Threshold: threshold, Acceptable: score >= threshold}
 		route, rec := r.Scored(it, res)
 		if route != r.Decide(res) || route == RouteDeadLetter {
 			t.Fatalf("route %v, Decide says %v", route, r.Decide(res))
@@ -53,8 +52,8 @@ func FuzzRoute(f *testing.F) {
 		if err := json.Unmarshal(rec.Value, &out); err != nil {
 			t.Fatalf("output is not a JSON object: %v: %q", err, rec.Value)
 		}
-		qe, ok := out["qe"].(map[string]any)
-		if !ok || qe["route"] != route.String() || qe["model"] != "m" {
+		member, ok := out["qe"].(map[string]any)
+		if !ok || member["route"] != route.String() || member["model"] != "m" {
 			t.Fatalf("qe member %v, route %v", out["qe"], route)
 		}
 		delete(out, "qe")
@@ -65,87 +64,17 @@ func FuzzRoute(f *testing.F) {
 		if rec.Topic == "" || strings.ContainsAny(rec.Topic, "{}/ \x00") {
 			t.Fatalf("unsafe topic %q", rec.Topic)
 		}
-		if string(rec.Key) != "k" || string(rec.Header(HeaderSource)) != "in:2:9" || string(rec.Header("trace")) != "t" {
+		if string(rec.Key) != "k" || string(rec.Header(qe.HeaderSource)) != "in:2:9" || string(rec.Header("trace")) != "t" {
 			t.Fatalf("key or headers lost: %q %v", rec.Key, rec.Headers)
 		}
 		n := 0
 		for _, h := range rec.Headers {
-			if h.Key == HeaderScore {
+			if h.Key == qe.HeaderScore {
 				n++
 			}
 		}
-		if n != 1 || string(rec.Header(HeaderScore)) == "stale" {
+		if n != 1 || string(rec.Header(qe.HeaderScore)) == "stale" {
 			t.Fatalf("want exactly one fresh qe-score header: %v", rec.Headers)
-		}
-	})
-}
-
-// FuzzTracker drives a tracker with a random sequence of adds (with gaps),
-// acks in any order, repeated acks and cancels, and checks the committable
-// watermark against a model: it never passes an unfinished offset and it
-// covers every offset below the first unfinished one.
-//
-//	go test -run=^$ -fuzz=FuzzTracker -fuzztime=10s ./pipeline
-func FuzzTracker(f *testing.F) {
-	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
-	f.Add([]byte{0, 0, 0, 0x41, 0x42, 0x40, 0x80, 0x43})
-	f.Add([]byte{0x10, 0x20, 0xc0, 0x30, 0x41, 0x41, 0x42, 0x43})
-	f.Fuzz(func(t *testing.T, ops []byte) {
-		tr := NewTracker()
-		type entry struct {
-			off        int64
-			done, gone bool
-			ack        func()
-		}
-		var es []*entry
-		next := int64(100)
-		for _, op := range ops {
-			switch op >> 6 {
-			case 0: // add, skipping op&7 offsets (compaction gaps)
-				next += int64(op & 7)
-				es = append(es, &entry{off: next, ack: tr.Add(next)})
-				next++
-			case 1, 2: // ack (maybe again)
-				if len(es) > 0 {
-					e := es[int(op&63)%len(es)]
-					e.ack()
-					if !e.gone {
-						e.done = true
-					}
-				}
-			case 3: // cancel the newest, if it was never acked
-				if n := len(es); n > 0 && !es[n-1].done && !es[n-1].gone {
-					tr.Cancel(es[n-1].off)
-					es[n-1].gone = true
-					es = es[:n-1]
-				}
-			}
-			// Model: the watermark is the last offset of the done prefix.
-			want := int64(-1)
-			for _, e := range es {
-				if !e.done {
-					break
-				}
-				want = e.off
-			}
-			got, _ := tr.Committable()
-			if want >= 0 && got != want+1 {
-				t.Fatalf("after op %#x: committable %d, model %d", op, got, want+1)
-			}
-			for _, e := range es {
-				if !e.done && got > e.off {
-					t.Fatalf("watermark %d passes unfinished offset %d", got, e.off)
-				}
-			}
-			inflight := 0
-			for _, e := range es {
-				if e.off >= got {
-					inflight++
-				}
-			}
-			if tr.InFlight() != inflight {
-				t.Fatalf("in flight %d, model %d", tr.InFlight(), inflight)
-			}
 		}
 	})
 }

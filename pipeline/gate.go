@@ -6,13 +6,39 @@ import (
 	"time"
 )
 
-// Gate runs a Kafka source into an engine and owns the two-step shutdown:
+// Config is the pipeline section of the configuration: batching, workers,
+// the queue between source and engine, and shutdown.
+type Config struct {
+	EngineConfig `mapstructure:",squash"`
+	// QueueSize bounds fetched-but-unbatched items, and so memory when a
+	// sink stalls. Zero means 1024.
+	QueueSize int `mapstructure:"queue_size"`
+	// DrainTimeout bounds the graceful part of shutdown. Zero means 20s.
+	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
+}
+
+// WithDefaults returns c with every zero value replaced by its documented
+// default, except Workers, whose zero the caller sizes from the scorer.
+func (c Config) WithDefaults() Config {
+	w := c.Workers
+	c.EngineConfig = c.EngineConfig.WithDefaults()
+	c.Workers = w
+	if c.QueueSize <= 0 {
+		c.QueueSize = 1024
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 20 * time.Second
+	}
+	return c
+}
+
+// Gate runs a source into an engine and owns the two-step shutdown:
 // when stop is cancelled it stops fetching and drains (in-flight items are
 // written and their offsets committed) for at most DrainTimeout; after that
 // it stops the engine and reports what was left unwritten, which is not
 // committed and so is redelivered on restart.
 type Gate struct {
-	Source *KafkaSource
+	Source Source
 	Engine *Engine
 	// QueueSize bounds fetched-but-unbatched items, and so memory when a
 	// sink stalls. Zero means 1024.
@@ -34,8 +60,8 @@ type Report struct {
 	Elapsed time.Duration
 }
 
-// Run blocks until stop is cancelled and shutdown completes, or the source
-// fails to start.
+// Run blocks until the source's input ends and everything is written, or
+// stop is cancelled and shutdown completes, or the source fails to start.
 func (g *Gate) Run(stop context.Context) (Report, error) {
 	start := time.Now()
 	log := g.Log

@@ -1,13 +1,9 @@
-// Package pipeline moves translation pairs from a source through the QE
-// scorer to routed sinks: decoding, the per-partition offset tracker,
-// size-or-deadline batching, the worker pool, routing and the Kafka source.
 package pipeline
 
 import (
 	"fmt"
 
-	"github.com/qegate/qegate/scorer"
-	"github.com/qegate/qegate/sink"
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // Origin says where an input message came from; it travels to the outputs
@@ -28,12 +24,12 @@ type Item struct {
 	Origin  Origin
 	Key     []byte
 	Value   []byte
-	Headers []sink.Header
+	Headers []qe.Header
 
 	// ID is the message's id field as text ("" when absent).
 	ID string
 	// Pair is the decoded translation pair; valid only when Err is nil.
-	Pair scorer.Pair
+	Pair qe.Pair
 	// Err is why the message is invalid; invalid messages go to the
 	// dead-letter route unscored.
 	Err error
@@ -45,11 +41,12 @@ type Item struct {
 
 // NewItem wraps a raw message with its ack; alive reports whether the
 // message's partition is still owned (nil means always).
-func NewItem(o Origin, key, value []byte, headers []sink.Header, ack func(), alive func() bool) *Item {
+func NewItem(o Origin, key, value []byte, headers []qe.Header, ack func(), alive func() bool) *Item {
 	return &Item{Origin: o, Key: key, Value: value, Headers: headers, ack: ack, alive: alive}
 }
 
-// Ack marks the item done. Safe to call more than once.
+// Ack marks the item done. Safe to call more than once and from any
+// goroutine.
 func (it *Item) Ack() {
 	if it.ack != nil {
 		it.ack()

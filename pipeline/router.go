@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/sink"
 )
 
@@ -38,15 +38,6 @@ func (r Route) String() string {
 	}
 	return "unknown"
 }
-
-// Output header names of the message contract.
-const (
-	HeaderScore  = "qe-score"
-	HeaderLabel  = "qe-label"
-	HeaderModel  = "qe-model"
-	HeaderError  = "qe-error"
-	HeaderSource = "qe-source"
-)
 
 // RoutesConfig names the destinations. Topic names are templates:
 // {src_lang}, {tgt_lang} and {lp} are replaced from the message.
@@ -168,7 +159,7 @@ func (r *Router) Templated() bool {
 }
 
 // Decide picks the route for a scored item.
-func (r *Router) Decide(res scorer.Result) Route {
+func (r *Router) Decide(res qe.Result) Route {
 	if r.cfg.Review != "" && r.cfg.ReviewMargin > 0 &&
 		math.Abs(float64(res.Score)-float64(res.Threshold)) < r.cfg.ReviewMargin {
 		return RouteReview
@@ -181,7 +172,7 @@ func (r *Router) Decide(res scorer.Result) Route {
 
 // Scored builds the output record for a scored item: the input object with
 // a "qe" member added, the input key and headers, and the qe-* headers.
-func (r *Router) Scored(it *Item, res scorer.Result) (Route, sink.Record) {
+func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 	route := r.Decide(res)
 	label := "rejected"
 	if res.Acceptable {
@@ -195,7 +186,7 @@ func (r *Router) Scored(it *Item, res scorer.Result) (Route, sink.Record) {
 		tpl = r.cfg.Review
 	}
 	score := strconv.FormatFloat(float64(res.Score), 'f', 6, 32)
-	qe := qeObject{
+	verdict := qeObject{
 		Score: json.Number(score), Label: label,
 		Threshold: json.Number(strconv.FormatFloat(float64(res.Threshold), 'f', 6, 32)),
 		Model:     r.model.Name, ModelVersion: r.model.Version, Output: r.model.Output,
@@ -204,13 +195,13 @@ func (r *Router) Scored(it *Item, res scorer.Result) (Route, sink.Record) {
 	rec := sink.Record{
 		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
 		Key:   it.Key,
-		Value: withQE(it.Value, qe, it.hasQE),
+		Value: withQE(it.Value, verdict, it.hasQE),
 	}
 	rec.Headers = append(cloneHeaders(it.Headers, 4),
-		sink.Header{Key: HeaderScore, Value: []byte(score)},
-		sink.Header{Key: HeaderLabel, Value: []byte(label)},
-		sink.Header{Key: HeaderModel, Value: r.tag},
-		sink.Header{Key: HeaderSource, Value: []byte(it.Origin.String())},
+		qe.Header{Key: qe.HeaderScore, Value: []byte(score)},
+		qe.Header{Key: qe.HeaderLabel, Value: []byte(label)},
+		qe.Header{Key: qe.HeaderModel, Value: r.tag},
+		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
 	)
 	return route, rec
 }
@@ -220,16 +211,16 @@ func (r *Router) Scored(it *Item, res scorer.Result) (Route, sink.Record) {
 func (r *Router) DeadLetter(it *Item, reason string) sink.Record {
 	rec := sink.Record{Topic: r.cfg.DeadLetter, Key: it.Key, Value: it.Value}
 	rec.Headers = append(cloneHeaders(it.Headers, 2),
-		sink.Header{Key: HeaderError, Value: []byte(reason)},
-		sink.Header{Key: HeaderSource, Value: []byte(it.Origin.String())},
+		qe.Header{Key: qe.HeaderError, Value: []byte(reason)},
+		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
 	)
 	return rec
 }
 
 // cloneHeaders drops any qe-* headers from an earlier pass, so a message
 // gated twice does not carry two contradicting verdicts.
-func cloneHeaders(in []sink.Header, extra int) []sink.Header {
-	out := make([]sink.Header, 0, len(in)+extra)
+func cloneHeaders(in []qe.Header, extra int) []qe.Header {
+	out := make([]qe.Header, 0, len(in)+extra)
 	for _, h := range in {
 		if !strings.HasPrefix(h.Key, "qe-") {
 			out = append(out, h)
@@ -251,8 +242,8 @@ type qeObject struct {
 // withQE appends "qe" to the input object, keeping its bytes (field order,
 // number formatting) as the producer wrote them. When the input already
 // has a "qe" member it is replaced instead.
-func withQE(value []byte, qe qeObject, hasQE bool) []byte {
-	qb, _ := json.Marshal(qe) // plain strings and numbers: cannot fail
+func withQE(value []byte, verdict qeObject, hasQE bool) []byte {
+	qb, _ := json.Marshal(verdict) // plain strings and numbers: cannot fail
 	if hasQE {
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(value, &obj) == nil {

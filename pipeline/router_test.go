@@ -5,12 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qegate/qegate/scorer"
-	"github.com/qegate/qegate/sink"
+	"github.com/qegate/qegate/internal/qe"
 )
 
-func fakeResult(score float32) scorer.Result {
-	return scorer.Result{Score: score, Threshold: 0.5, Acceptable: score >= 0.5}
+func fakeResult(score float32) qe.Result {
+	return qe.Result{Score: score, Threshold: 0.5, Acceptable: score >= 0.5}
 }
 
 func validJSONObject(b []byte) bool {
@@ -57,7 +56,7 @@ func TestRouterScored(t *testing.T) {
 	}, ModelInfo{Name: "qe", Version: "1.2", Output: "da51"})
 	dec := NewDecoder(DecoderConfig{})
 	mk := func(v string) *Item {
-		it := &Item{Key: []byte("k1"), Value: []byte(v), Headers: []sink.Header{{Key: "trace", Value: []byte("t1")}, {Key: "qe-score", Value: []byte("old")}}, Origin: Origin{"in", 3, 77}}
+		it := &Item{Key: []byte("k1"), Value: []byte(v), Headers: []qe.Header{{Key: "trace", Value: []byte("t1")}, {Key: "qe-score", Value: []byte("old")}}, Origin: Origin{"in", 3, 77}}
 		dec.Decode(it)
 		if it.Err != nil {
 			t.Fatal(it.Err)
@@ -88,26 +87,26 @@ func TestRouterScored(t *testing.T) {
 		if string(out["n"]) != "1.50" || string(out["id"]) != `"x"` {
 			t.Fatalf("input fields not preserved verbatim: %s", rec.Value)
 		}
-		var qe struct {
+		var member struct {
 			Score        float64 `json:"score"`
 			Label        string  `json:"label"`
 			Threshold    float64 `json:"threshold"`
 			Model        string  `json:"model"`
 			ModelVersion string  `json:"model_version"`
 		}
-		if err := json.Unmarshal(out["qe"], &qe); err != nil {
+		if err := json.Unmarshal(out["qe"], &member); err != nil {
 			t.Fatal(err)
 		}
-		if qe.Label != tc.wantLabel || qe.Model != "qe" || qe.ModelVersion != "1.2" || qe.Threshold != 0.5 {
-			t.Fatalf("qe = %+v", qe)
+		if member.Label != tc.wantLabel || member.Model != "qe" || member.ModelVersion != "1.2" || member.Threshold != 0.5 {
+			t.Fatalf("qe = %+v", member)
 		}
-		if string(rec.Key) != "k1" || string(rec.Header("trace")) != "t1" || string(rec.Header(HeaderLabel)) != tc.wantLabel ||
-			string(rec.Header(HeaderModel)) != "qe@1.2" || string(rec.Header(HeaderSource)) != "in:3:77" {
+		if string(rec.Key) != "k1" || string(rec.Header("trace")) != "t1" || string(rec.Header(qe.HeaderLabel)) != tc.wantLabel ||
+			string(rec.Header(qe.HeaderModel)) != "qe@1.2" || string(rec.Header(qe.HeaderSource)) != "in:3:77" {
 			t.Fatalf("key/headers wrong: %+v", rec)
 		}
 		n := 0
 		for _, h := range rec.Headers {
-			if h.Key == HeaderScore {
+			if h.Key == qe.HeaderScore {
 				n++
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // benchModels returns the model directories to benchmark: the tiny test
@@ -19,9 +21,9 @@ func benchModels(b *testing.B) map[string]string {
 }
 
 // benchPairs cycles the model's reference pairs to n pairs.
-func benchPairs(b *testing.B, dir string, n int) []Pair {
+func benchPairs(b *testing.B, dir string, n int) []qe.Pair {
 	recs := refPairs(readReference(b, filepath.Join(dir, "reference.jsonl")))
-	ps := make([]Pair, n)
+	ps := make([]qe.Pair, n)
 	for i := range ps {
 		ps[i] = recs[i%len(recs)]
 	}

@@ -12,5 +12,6 @@
 //
 // A Scorer is safe for concurrent use. Inputs never cause a panic: empty or
 // whitespace-only text, invalid UTF-8 and NUL bytes are reported as a
-// [*PairError] naming the offending pair.
+// [*qe.TextError] naming the offending pair
+// (the check is [qe.CheckText], the one every entry point runs).
 package scorer

@@ -3,6 +3,8 @@ package scorer
 import (
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // Batch holds encoded pairs, ready for [Scorer.Infer]. Each row is the XLM-R
@@ -43,16 +45,16 @@ type encoder struct {
 	maxInputBytes int // <= 0: no cut
 }
 
-// encode validates and encodes pairs; the error is a *PairError. All rows
+// encode validates and encodes pairs; the error is a *qe.TextError. All rows
 // share one backing array (one allocation per call, not per pair).
-func (e *encoder) encode(pairs []Pair) (*Batch, error) {
+func (e *encoder) encode(pairs []qe.Pair) (*Batch, error) {
 	b := &Batch{rows: make([][]int64, len(pairs)), langPairs: make([]string, len(pairs))}
 	type ids struct{ src, mt []uint32 }
 	toks := make([]ids, len(pairs))
 	total := 0
 	for i, p := range pairs {
-		if err := ValidatePair(p); err != nil {
-			pe := err.(*PairError)
+		if err := qe.ValidatePair(p); err != nil {
+			pe := err.(*qe.TextError)
 			pe.Index = i
 			return nil, pe
 		}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // truncateLoop is the contract's algorithm, step by step.
@@ -84,7 +86,7 @@ func TestEncoderAssemble(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ft := &fakeTokenizer{}
 			e := &encoder{tokenize: ft.tokenize, maxLen: tc.maxLen, bos: 0, eos: 2, maxInputBytes: 64 * tc.maxLen}
-			b, err := e.encode([]Pair{{Src: tc.src, MT: tc.mt, SrcLang: "en", TgtLang: "de"}})
+			b, err := e.encode([]qe.Pair{{Src: tc.src, MT: tc.mt, SrcLang: "en", TgtLang: "de"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,10 +110,10 @@ func TestEncoderAssemble(t *testing.T) {
 func TestEncoderReportsBadPair(t *testing.T) {
 	ft := &fakeTokenizer{}
 	e := &encoder{tokenize: ft.tokenize, maxLen: 16, bos: 0, eos: 2}
-	pairs := []Pair{{Src: "a", MT: "b"}, {Src: "a", MT: "b"}, {Src: "a", MT: "\xff"}}
+	pairs := []qe.Pair{{Src: "a", MT: "b"}, {Src: "a", MT: "b"}, {Src: "a", MT: "\xff"}}
 	_, err := e.encode(pairs)
-	var pe *PairError
-	if !errors.As(err, &pe) || pe.Index != 2 || pe.Field != "mt" || !errors.Is(err, ErrInvalidUTF8) {
+	var pe *qe.TextError
+	if !errors.As(err, &pe) || pe.Index != 2 || pe.Field != "mt" || !errors.Is(err, qe.ErrInvalidUTF8) {
 		t.Fatalf("err = %v", err)
 	}
 	if !strings.Contains(err.Error(), "pair 2: mt") {
@@ -147,30 +149,30 @@ func TestEncodeRealTokenizer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		maxLen int
-		p      Pair
+		p      qe.Pair
 		check  func(t *testing.T, ids []int64)
 	}{
-		{"long english hits max_len", 0, Pair{Src: longEN, MT: "Kurz."}, func(t *testing.T, ids []int64) {
+		{"long english hits max_len", 0, qe.Pair{Src: longEN, MT: "Kurz."}, func(t *testing.T, ids []int64) {
 			if len(ids) != 128 {
 				t.Fatalf("len %d, want 128", len(ids))
 			}
 		}},
-		{"long japanese both sides", 0, Pair{Src: longJA, MT: longJA}, func(t *testing.T, ids []int64) {
+		{"long japanese both sides", 0, qe.Pair{Src: longJA, MT: longJA}, func(t *testing.T, ids []int64) {
 			if len(ids) != 128 {
 				t.Fatalf("len %d, want 128", len(ids))
 			}
 		}},
-		{"max_len 5 leaves the source empty", 5, Pair{Src: "Hello there", MT: "Hallo"}, func(t *testing.T, ids []int64) {
+		{"max_len 5 leaves the source empty", 5, qe.Pair{Src: "Hello there", MT: "Hallo"}, func(t *testing.T, ids []int64) {
 			if len(ids) != 5 || ids[0] != 0 || ids[1] != 2 || ids[2] != 2 || ids[4] != 2 {
 				t.Fatalf("ids %v, want [0 2 2 x 2]", ids)
 			}
 		}},
-		{"max_len 4 only specials", 4, Pair{Src: "Hello", MT: "Hallo"}, func(t *testing.T, ids []int64) {
+		{"max_len 4 only specials", 4, qe.Pair{Src: "Hello", MT: "Hallo"}, func(t *testing.T, ids []int64) {
 			if !slices.Equal(ids, []int64{0, 2, 2, 2}) {
 				t.Fatalf("ids %v", ids)
 			}
 		}},
-		{"emoji and unknown script", 0, Pair{Src: "🌞🌞 ꦲꦏ꧀ꦱꦫ", MT: "ok"}, func(t *testing.T, ids []int64) {
+		{"emoji and unknown script", 0, qe.Pair{Src: "🌞🌞 ꦲꦏ꧀ꦱꦫ", MT: "ok"}, func(t *testing.T, ids []int64) {
 			if len(ids) < 6 {
 				t.Fatalf("ids %v", ids)
 			}
@@ -178,21 +180,21 @@ func TestEncodeRealTokenizer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScorer(t, Config{MaxLen: tc.maxLen, Sessions: 1, IntraOpThreads: 1})
-			b, err := s.Encode([]Pair{tc.p})
+			b, err := s.Encode([]qe.Pair{tc.p})
 			if err != nil {
 				t.Fatal(err)
 			}
 			tc.check(t, b.TokenIDs(0))
 			// An input cut at 64 x max_len bytes must not change natural text.
 			cut := newScorer(t, Config{MaxLen: tc.maxLen, Sessions: 1, IntraOpThreads: 1, MaxInputBytes: 64 * 128})
-			ub, err := cut.Encode([]Pair{tc.p})
+			ub, err := cut.Encode([]qe.Pair{tc.p})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !slices.Equal(b.TokenIDs(0), ub.TokenIDs(0)) {
 				t.Fatalf("cut input changed ids:\n%v\n%v", ub.TokenIDs(0), b.TokenIDs(0))
 			}
-			if _, err := s.Score(bg, []Pair{tc.p}); err != nil {
+			if _, err := s.Score(bg, []qe.Pair{tc.p}); err != nil {
 				t.Fatal(err)
 			}
 		})

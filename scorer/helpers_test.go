@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/qegate/qegate/internal/native"
+	"github.com/qegate/qegate/internal/qe"
 )
 
 const tinyDir = "testdata/tiny"
@@ -24,9 +25,9 @@ type refRecord struct {
 	Scores   []float64 `json:"scores"` // raw ONNX columns, before transforms
 }
 
-func (r refRecord) pair() Pair {
+func (r refRecord) pair() qe.Pair {
 	src, tgt, _ := strings.Cut(r.LP, "-")
-	return Pair{Src: r.Src, MT: r.MT, SrcLang: src, TgtLang: tgt}
+	return qe.Pair{Src: r.Src, MT: r.MT, SrcLang: src, TgtLang: tgt}
 }
 
 func readReference(t testing.TB, path string) []refRecord {
@@ -63,8 +64,8 @@ func readReference(t testing.TB, path string) []refRecord {
 	return recs
 }
 
-func refPairs(recs []refRecord) []Pair {
-	ps := make([]Pair, len(recs))
+func refPairs(recs []refRecord) []qe.Pair {
+	ps := make([]qe.Pair, len(recs))
 	for i, r := range recs {
 		ps[i] = r.pair()
 	}
@@ -106,7 +107,7 @@ func newScorer(t testing.TB, cfg Config) *Scorer {
 	return s
 }
 
-func tinyPairs(t testing.TB) []Pair {
+func tinyPairs(t testing.TB) []qe.Pair {
 	t.Helper()
 	return refPairs(readReference(t, filepath.Join(tinyDir, "reference.jsonl")))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/daulet/tokenizers"
 
 	"github.com/qegate/qegate/internal/native"
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // ErrClosed is returned by calls on a closed Scorer.
@@ -28,46 +29,48 @@ var ErrClosed = errors.New("scorer: closed")
 // depends on its batch mates (activation scales span the padded batch).
 const DefaultMaxBatch = 1
 
-// Config configures New. Every zero value picks a documented default.
+// Config configures New. Every zero value picks a documented default. The
+// tagged fields are the model section of the configuration; the others are
+// for benchmarks and tools.
 type Config struct {
 	// ModelDir holds model.onnx, tokenizer.json and model.json.
 	// Zero: native.DefaultModelDir() ($QEGATE_MODEL_DIR, the baked path, or
 	// models/default in the repository).
-	ModelDir string
+	ModelDir string `mapstructure:"dir"`
 	// ORTLibrary is the path of libonnxruntime.so. Zero: native.ORTLibrary()
 	// ($QEGATE_ORT_LIBRARY, the baked path, or .cache/native/lib). Only the
 	// first Scorer of a process loads the library.
-	ORTLibrary string
-	// Output names the decision output (Result.Score). Zero: the manifest's
+	ORTLibrary string `mapstructure:"ort_library"`
+	// Output names the decision output (qe.Result.Score). Zero: the manifest's
 	// default_output.
-	Output string
+	Output string `mapstructure:"output"`
 	// Sessions is how many ORT runs may execute at once (run slots over one
 	// shared ORT session unless SeparateSessions). IntraOpThreads is the
 	// thread count of each run. Zero values are sized so that Sessions x
 	// IntraOpThreads ~= runtime.NumCPU(): both zero gives NumCPU sessions of
 	// one thread (parallel runs scale better than intra-op threads on a
 	// model this small); one zero is derived from the other.
-	Sessions int
+	Sessions int `mapstructure:"sessions"`
 	// IntraOpThreads is each session's intra-op thread count (see Sessions).
-	IntraOpThreads int
+	IntraOpThreads int `mapstructure:"intra_op_threads"`
 	// Spinning lets idle intra-op threads busy-wait for work
 	// (session.intra_op.allow_spinning). Off by default: it buys little
 	// latency and burns the cores that other sessions, the tokenizer and
 	// the pipeline need. Irrelevant with one intra-op thread.
-	Spinning bool
+	Spinning bool `mapstructure:"-"`
 	// SeparateSessions gives each of the Sessions its own ORT session (own
 	// copy of the weights and own thread pool). Default: the Sessions are
 	// run slots over one shared ORT session, which costs one copy of the
 	// weights; with IntraOpThreads 1 the runs execute on the callers'
 	// threads in parallel.
-	SeparateSessions bool
+	SeparateSessions bool `mapstructure:"-"`
 	// MaxLen bounds a pair's encoding, special tokens included. Zero: the
 	// manifest's max_len; otherwise it must lie in [4, max_len].
-	MaxLen int
+	MaxLen int `mapstructure:"max_len"`
 	// MaxBatch is the most rows per ORT run; longer batches are sorted by
 	// length and split into even chunks that run concurrently on free
 	// sessions. Zero: DefaultMaxBatch.
-	MaxBatch int
+	MaxBatch int `mapstructure:"-"`
 	// MaxInputBytes, when positive, cuts each text to about that many bytes
 	// (at whitespace where possible) before tokenization, bounding the cost
 	// of huge messages (~1 s of CPU per MB). Zero or negative: never cut,
@@ -75,23 +78,10 @@ type Config struct {
 	// leaves natural text's ids unchanged, but the tokenizer segments a whole
 	// text at once (Metaspace, split=false), so a long unbroken run such as
 	// "aaaa..." can tokenize differently from Python.
-	MaxInputBytes int
+	MaxInputBytes int `mapstructure:"-"`
 	// Thresholds replaces the decision output's thresholds from model.json.
 	// Nil: use the manifest's.
-	Thresholds *Thresholds
-}
-
-// Result is the model's verdict on one pair.
-type Result struct {
-	// Score is the decision output after its transform.
-	Score float32
-	// Acceptable is Score >= Threshold.
-	Acceptable bool
-	// Threshold is the threshold applied (per language pair, else default).
-	Threshold float32
-	// Outputs holds every output after its transform, in manifest order
-	// (Manifest().Outputs).
-	Outputs []float32
+	Thresholds *Thresholds `mapstructure:"-"`
 }
 
 // Scorer scores pairs with one model. It is safe for concurrent use.
@@ -213,7 +203,7 @@ func sizePool(sessions, threads, ncpu int) (int, int) {
 // Manifest returns the model's manifest. It must not be modified.
 func (s *Scorer) Manifest() *Manifest { return s.man }
 
-// DecisionOutput returns the output that Result.Score and Acceptable use.
+// DecisionOutput returns the output that qe.Result.Score and Acceptable use.
 func (s *Scorer) DecisionOutput() OutputSpec { return s.man.Outputs[s.decision] }
 
 // PoolSize returns the number of sessions and the intra-op threads of each.
@@ -222,10 +212,10 @@ func (s *Scorer) PoolSize() (sessions, intraOpThreads int) {
 }
 
 // Score encodes, runs and thresholds pairs; results are in input order. An
-// unusable pair fails the call with a *PairError naming it. A cancelled ctx
+// unusable pair fails the call with a *qe.TextError naming it. A cancelled ctx
 // stops work that has not started, but Score always waits for ORT runs in
 // flight before returning.
-func (s *Scorer) Score(ctx context.Context, pairs []Pair) ([]Result, error) {
+func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -246,9 +236,9 @@ func (s *Scorer) Score(ctx context.Context, pairs []Pair) ([]Result, error) {
 		return nil, err
 	}
 	th := s.thresholds.Load()
-	res := make([]Result, len(outs))
+	res := make([]qe.Result, len(outs))
 	for i, o := range outs {
-		r := Result{Score: o[s.decision], Threshold: th.For(b.langPairs[i]), Outputs: o}
+		r := qe.Result{Score: o[s.decision], Threshold: th.For(b.langPairs[i]), Outputs: o}
 		r.Acceptable = r.Score >= r.Threshold
 		res[i] = r
 	}
@@ -256,7 +246,7 @@ func (s *Scorer) Score(ctx context.Context, pairs []Pair) ([]Result, error) {
 }
 
 // Encode tokenizes pairs into a Batch without running the model.
-func (s *Scorer) Encode(pairs []Pair) (*Batch, error) {
+func (s *Scorer) Encode(pairs []qe.Pair) (*Batch, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -266,7 +256,7 @@ func (s *Scorer) Encode(pairs []Pair) (*Batch, error) {
 }
 
 // Infer runs the model on b and returns, per pair, every output after its
-// transform in manifest order (what Result.Outputs holds). Thresholds are
+// transform in manifest order (what qe.Result.Outputs holds). Thresholds are
 // not applied. Context handling is as for Score.
 func (s *Scorer) Infer(ctx context.Context, b *Batch) ([][]float32, error) {
 	s.mu.RLock()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/qegate/qegate/internal/native"
+	"github.com/qegate/qegate/internal/qe"
 )
 
 func near(a, b, tol float32) bool { return math.Abs(float64(a-b)) <= float64(tol) }
@@ -114,7 +115,7 @@ func TestScoreOutputAndThresholdConfig(t *testing.T) {
 // scores beyond float noise.
 func TestScoreBatchingInvariance(t *testing.T) {
 	pairs := tinyPairs(t)
-	var base []Result
+	var base []qe.Result
 	for _, mb := range []int{64, 1, 7, 32} {
 		s := newScorer(t, Config{MaxBatch: mb, Sessions: 2, IntraOpThreads: 1})
 		res, err := s.Score(bg, pairs)
@@ -178,26 +179,26 @@ func TestLengthOrder(t *testing.T) {
 
 func TestScoreBadInputs(t *testing.T) {
 	s := newScorer(t, Config{Sessions: 1})
-	good := Pair{Src: "Hello.", MT: "Hallo.", SrcLang: "en", TgtLang: "de"}
+	good := qe.Pair{Src: "Hello.", MT: "Hallo.", SrcLang: "en", TgtLang: "de"}
 	for _, tc := range []struct {
 		name  string
-		bad   Pair
+		bad   qe.Pair
 		field string
 		want  error
 	}{
-		{"empty src", Pair{MT: "x"}, "src", ErrEmptyText},
-		{"empty mt", Pair{Src: "x"}, "mt", ErrEmptyText},
-		{"both empty", Pair{}, "src", ErrEmptyText},
-		{"spaces", Pair{Src: "   ", MT: "x"}, "src", ErrEmptyText},
-		{"invalid utf8", Pair{Src: "x", MT: "\xc3\x28"}, "mt", ErrInvalidUTF8},
-		{"lone continuation", Pair{Src: "\x80abc", MT: "x"}, "src", ErrInvalidUTF8},
-		{"nul", Pair{Src: "x", MT: "a\x00"}, "mt", ErrNULByte},
+		{"empty src", qe.Pair{MT: "x"}, "src", qe.ErrEmptyText},
+		{"empty mt", qe.Pair{Src: "x"}, "mt", qe.ErrEmptyText},
+		{"both empty", qe.Pair{}, "src", qe.ErrEmptyText},
+		{"spaces", qe.Pair{Src: "   ", MT: "x"}, "src", qe.ErrEmptyText},
+		{"invalid utf8", qe.Pair{Src: "x", MT: "\xc3\x28"}, "mt", qe.ErrInvalidUTF8},
+		{"lone continuation", qe.Pair{Src: "\x80abc", MT: "x"}, "src", qe.ErrInvalidUTF8},
+		{"nul", qe.Pair{Src: "x", MT: "a\x00"}, "mt", qe.ErrNULByte},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := s.Score(bg, []Pair{good, good, tc.bad, good})
-			var pe *PairError
+			res, err := s.Score(bg, []qe.Pair{good, good, tc.bad, good})
+			var pe *qe.TextError
 			if res != nil || !errors.As(err, &pe) || pe.Index != 2 || pe.Field != tc.field || !errors.Is(err, tc.want) {
-				t.Fatalf("Score = %v, %v; want PairError{2, %s, %v}", res, err, tc.field, tc.want)
+				t.Fatalf("Score = %v, %v; want qe.TextError{2, %s, %v}", res, err, tc.field, tc.want)
 			}
 		})
 	}
@@ -207,7 +208,7 @@ func TestScoreBadInputs(t *testing.T) {
 	}
 	// Odd but valid text must score.
 	for _, src := range []string{"\u200b\u200b", "🌞", strings.Repeat("x", 100000), "\ufffd", "a\u0301\u0301\u0301"} {
-		if _, err := s.Score(bg, []Pair{{Src: src, MT: "ok", SrcLang: "en", TgtLang: "de"}}); err != nil {
+		if _, err := s.Score(bg, []qe.Pair{{Src: src, MT: "ok", SrcLang: "en", TgtLang: "de"}}); err != nil {
 			t.Errorf("Score(%.20q) = %v", src, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // WriteErrors reports per-record outcomes of a failed Write: entry i is the
@@ -43,7 +44,11 @@ func IsPermanent(err error) bool {
 func Reason(err error) string {
 	s := strings.ReplaceAll(err.Error(), "\n", " ")
 	if len(s) > 300 {
-		s = s[:300]
+		n := 300
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n-- // a header value must stay valid UTF-8
+		}
+		s = s[:n]
 	}
 	return s
 }

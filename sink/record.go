@@ -2,11 +2,7 @@
 // Kafka topics and JSON-lines files.
 package sink
 
-// Header is one record header (Kafka header, or a field in file output).
-type Header struct {
-	Key   string
-	Value []byte
-}
+import "github.com/qegate/qegate/internal/qe"
 
 // Record is one routed output. Topic is the already-expanded destination
 // name: a Kafka topic for the Kafka sink, a file name stem for the file sink.
@@ -14,7 +10,7 @@ type Record struct {
 	Topic   string
 	Key     []byte
 	Value   []byte
-	Headers []Header
+	Headers []qe.Header
 }
 
 // Header returns the value of the first header named key, or nil.

@@ -63,13 +63,3 @@ func TestBenchQuickJSON(t *testing.T) {
 		t.Errorf("plot: %v", err)
 	}
 }
-
-func TestBenchPairsInterleaves(t *testing.T) {
-	pairs, _, err := benchPairs(evalData(t), 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pairs) != 5 || pairs[0].LangPair() == pairs[1].LangPair() {
-		t.Errorf("want 5 pairs alternating language pairs, got %+v", pairs)
-	}
-}

@@ -44,11 +44,11 @@ acceptable booleans of JSONL data. It prints a precision/recall table per pair;
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			sd, err := readAndScore(ctx, &f, cmd.ErrOrStderr())
+			sd, err := evaluate.ReadAndScore(ctx, f.options(), cmd.ErrOrStderr())
 			if err != nil {
 				return fmt.Errorf("calibrate: %w", err)
 			}
-			info := sd.info
+			info := sd.Model
 			name := output
 			if name == "" {
 				name = info.DefaultOutput
@@ -67,7 +67,7 @@ acceptable booleans of JSONL data. It prints a precision/recall table per pair;
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "model %s %s (%s), output %s, gold DA >= %g, goal %s\n\n", info.Name, info.Version, info.Dir, name, c, g)
-			groups := evaluate.Group(sd.data.Rows, info.Scored(sd.scored.Outputs))
+			groups := evaluate.Group(sd.Data.Rows, info.Scored(sd.Scored.Outputs))
 			lps := make([]string, 0, len(groups))
 			for lp := range groups {
 				lps = append(lps, lp)
@@ -78,8 +78,8 @@ acceptable booleans of JSONL data. It prints a precision/recall table per pair;
 				var scores []float32
 				var gold []bool
 				for _, i := range groups[lp] {
-					if a, ok := evaluate.GoldAt(sd.data.Rows[i], c, c); ok {
-						scores = append(scores, sd.scored.Outputs[i][oi])
+					if a, ok := evaluate.GoldAt(sd.Data.Rows[i], c, c); ok {
+						scores = append(scores, sd.Scored.Outputs[i][oi])
 						gold = append(gold, a)
 					}
 				}

@@ -18,11 +18,11 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/qegate/qegate/internal/evaluate"
+	"github.com/qegate/qegate/internal/demo"
 	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/kafkatest"
 	"github.com/qegate/qegate/internal/native"
-	"github.com/qegate/qegate/pipeline"
+	"github.com/qegate/qegate/internal/qe"
 )
 
 var qegateBin string
@@ -62,21 +62,16 @@ func testModel(t *testing.T) string {
 func e2ePairs(t *testing.T, n int) (lines []string, ids []string) {
 	type pair struct{ src, mt, sl, tl string }
 	var pool []pair
-	if dir := findDemoData(""); dir != "" {
-		data, err := evaluate.ReadPath(dir)
-		if err != nil {
-			t.Fatal(err)
+	msgs, _, err := demo.LoadMessages("", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		var v map[string]string
+		if m.LangPair == "" || json.Unmarshal(m.Value, &v) != nil {
+			continue // the demo's interleaved malformed messages
 		}
-		for _, r := range data.Rows {
-			pool = append(pool, pair{r.Src, r.MT, r.SrcLang, r.TgtLang})
-		}
-	} else {
-		b, _ := demoFS.ReadFile("demodata/sample.jsonl")
-		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			var m map[string]string
-			_ = json.Unmarshal([]byte(l), &m)
-			pool = append(pool, pair{m["src"], m["mt"], m["src_lang"], m["tgt_lang"]})
-		}
+		pool = append(pool, pair{v["src"], v["mt"], v["src_lang"], v["tgt_lang"]})
 	}
 	for i := 0; i < n; i++ {
 		p := pool[i%len(pool)]
@@ -232,7 +227,7 @@ log:
 			id := string(m.Key)
 			seen[id] = append(seen[id], topic)
 			if topic == "qegate.deadletter" {
-				r := string(header(m, pipeline.HeaderError))
+				r := string(header(m, qe.HeaderError))
 				if r == "" {
 					t.Fatalf("dead letter %s has no qe-error header", id)
 				}
@@ -257,7 +252,7 @@ log:
 			if v.ID != id || v.Origin != "e2e" {
 				t.Fatalf("input fields not preserved on %s: %s", topic, m.Value)
 			}
-			if len(header(m, pipeline.HeaderScore)) == 0 || len(header(m, pipeline.HeaderLabel)) == 0 || len(header(m, pipeline.HeaderModel)) == 0 {
+			if len(header(m, qe.HeaderScore)) == 0 || len(header(m, qe.HeaderLabel)) == 0 || len(header(m, qe.HeaderModel)) == 0 {
 				t.Fatalf("output %s lacks qe-* headers", id)
 			}
 			if strings.HasPrefix(topic, "publish.") && v.QE.Label != "acceptable" || strings.HasPrefix(topic, "postedit.") && v.QE.Label != "rejected" {

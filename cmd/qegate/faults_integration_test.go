@@ -37,8 +37,11 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/qegate/qegate/internal/audit"
+	"github.com/qegate/qegate/internal/demo"
+	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/kafkatest"
-	"github.com/qegate/qegate/pipeline"
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // faultResult is one scenario's line of the machine-readable report.
@@ -174,7 +177,7 @@ type scenario struct {
 	sessions                              int
 	drain                                 string // pipeline.drain_timeout; "" means 20s
 	// check runs on the final audit report.
-	check func(*AuditReport)
+	check func(*audit.Report)
 }
 
 func (s *faultSuite) newScenario(t *testing.T, name string) *scenario {
@@ -532,11 +535,14 @@ func (c *scenario) produceAt(msgs []kafka.Message, perSec int) error {
 // goodMessages returns n valid pairs from the built-in sample, keyed by
 // their unique id.
 func (c *scenario) goodMessages(from, n int) []kafka.Message {
-	b, _ := demoFS.ReadFile("demodata/sample.jsonl")
+	sample, err := demo.Sample()
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	var pool []map[string]string
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	for _, s := range sample {
 		var m map[string]string
-		if json.Unmarshal([]byte(l), &m) == nil {
+		if json.Unmarshal(s.Value, &m) == nil {
 			pool = append(pool, m)
 		}
 	}
@@ -567,13 +573,13 @@ func (c *scenario) stopAll() {
 }
 
 // audit runs `qegate audit --json` over the scenario's topics.
-func (c *scenario) audit() *AuditReport {
+func (c *scenario) audit() *audit.Report {
 	c.t.Helper()
 	return c.auditOf(c.outputs)
 }
 
 // auditOf runs `qegate audit --json` over the input and the given outputs.
-func (c *scenario) auditOf(outputs []string) *AuditReport {
+func (c *scenario) auditOf(outputs []string) *audit.Report {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -582,7 +588,7 @@ func (c *scenario) auditOf(outputs []string) *AuditReport {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	var rep AuditReport
+	var rep audit.Report
 	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
 		c.t.Fatalf("qegate audit: %v / %v\n%s%s", err, jerr, stdout.String(), stderr.String())
 	}
@@ -609,7 +615,7 @@ func (c *scenario) finish() {
 	}
 }
 
-func (c *scenario) record(rep *AuditReport) {
+func (c *scenario) record(rep *audit.Report) {
 	r := c.res
 	r.Produced = c.producedNow()
 	r.ElapsedS = time.Since(c.began).Seconds()
@@ -748,7 +754,7 @@ func (c *scenario) runRebalance() {
 	// No crash so far: every duplicate up to here would come from the
 	// graceful rebalance, and drain-then-commit must leave none.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	mid, err := runAudit(ctx, AuditConfig{Brokers: []string{c.s.b.Addr()}, Input: c.in, Outputs: c.outputs, IDField: "id"})
+	mid, err := audit.Run(ctx, audit.Config{Brokers: []string{c.s.b.Addr()}, Input: c.in, Outputs: c.outputs, IDField: "id"})
 	cancel()
 	if err != nil {
 		c.t.Fatal(err)
@@ -907,7 +913,7 @@ func (c *scenario) runSigterm() {
 	c.drainAll(5 * time.Minute)
 	d := c.term(p, 25*time.Second)
 	c.res.Details["exit_after_final_sigterm_s"] = d.Seconds()
-	c.check = func(rep *AuditReport) {
+	c.check = func(rep *audit.Report) {
 		if rep.Duplicated != 0 {
 			c.t.Errorf("SIGTERM must not duplicate: %d duplicates (e.g. %v)", rep.Duplicated, rep.DupList)
 		}
@@ -941,7 +947,7 @@ func (c *scenario) runSigtermSlowDrain() {
 	c.setProducerQuota(0)
 	c.start()
 	c.drainAll(5 * time.Minute)
-	c.check = func(rep *AuditReport) {
+	c.check = func(rep *audit.Report) {
 		if rep.Duplicated != 0 {
 			c.t.Errorf("slow drain after SIGTERM duplicated %d messages (e.g. %v): its final commits were refused", rep.Duplicated, rep.DupList)
 		}
@@ -1094,7 +1100,7 @@ func (c *scenario) runPoison() {
 			m.Key = []byte(id)
 		}
 		aid := ""
-		if a, kind := auditID("id", m.Value, m.Key, ""); kind != "position" {
+		if a, kind := audit.ID("id", m.Value, m.Key, ""); kind != "position" {
 			aid = a
 		}
 		ps = append(ps, poison{msg: m, kind: pk.name, dead: pk.dead, id: aid, large: large})
@@ -1130,9 +1136,9 @@ func (c *scenario) runPoison() {
 	dead := map[string]int{}
 	reasons := map[string]int{}
 	keylessDead := 0
-	err := eachMessage(ctx, []string{c.s.b.Addr()}, c.outputs[3], func(m kafka.Message) {
-		src := string(header(m, pipeline.HeaderSource))
-		id, kind := auditID("id", m.Value, m.Key, src)
+	err := kafkaread.Each(ctx, []string{c.s.b.Addr()}, c.outputs[3], func(m kafka.Message) {
+		src := string(header(m, qe.HeaderSource))
+		id, kind := audit.ID("id", m.Value, m.Key, src)
 		dead[id]++
 		if m.Value == nil && len(m.Key) > 0 {
 			// Written without its value (too large for this topic): the
@@ -1142,7 +1148,7 @@ func (c *scenario) runPoison() {
 		if kind == "position" {
 			keylessDead++
 		}
-		reasons[reasonClass(string(header(m, pipeline.HeaderError)))]++
+		reasons[reasonClass(string(header(m, qe.HeaderError)))]++
 	})
 	if err != nil {
 		c.t.Fatal(err)
@@ -1178,7 +1184,7 @@ func (c *scenario) runPoison() {
 		c.t.Errorf("want 12 dead letters as too large, 6 of them (10 MB) without their value; got %d and %d (reasons %v)", tooLarge, dropped, reasons)
 	}
 	c.res.Details["dead_letter_reasons"] = reasons
-	c.check = func(rep *AuditReport) {
+	c.check = func(rep *audit.Report) {
 		// The operator's view when a topic is forgotten: audit without the
 		// dead-letter topic reports every dead letter missing and fails.
 		partial := c.auditOf(c.outputs[:3])

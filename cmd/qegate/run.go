@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+
+	"github.com/qegate/qegate/internal/app"
 )
 
 func init() { rootCmd.AddCommand(newRunCmd()) }
@@ -20,7 +22,7 @@ func newRunCmd() *cobra.Command {
 		Short: "Gate a Kafka topic: score every pair and route it to publish, post-edit, review or dead-letter topics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := LoadConfig(path)
+			cfg, err := app.Load(path)
 			if err != nil {
 				return err
 			}
@@ -30,9 +32,9 @@ func newRunCmd() *cobra.Command {
 			// instead of killing it mid-initialisation.
 			stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
-			sc, err := openScorer(cfg.Model)
+			sc, err := app.OpenScorer(cfg.Model)
 			if err != nil {
-				return fmt.Errorf("model: %w", err)
+				return err
 			}
 			defer sc.Close()
 			if stop.Err() != nil {
@@ -46,7 +48,7 @@ func newRunCmd() *cobra.Command {
 
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			parts, err := buildGate(stop, cfg, sc, log, reg)
+			g, err := app.Build(stop, cfg, sc, app.Options{Log: log, Registry: reg})
 			if err != nil {
 				if stop.Err() != nil {
 					log.Info("stop signal during start-up; nothing was consumed")
@@ -54,22 +56,20 @@ func newRunCmd() *cobra.Command {
 				}
 				return err
 			}
-			stopMetrics, err := serveMetrics(cfg.Metrics.Listen, reg, log)
+			stopMetrics, err := app.ServeMetrics(cfg.Metrics.Listen, reg, log)
 			if err != nil {
-				parts.sink.Close()
+				_ = g.Close()
 				return err
 			}
 			defer stopMetrics()
 			log.Info("gate running", "brokers", cfg.Kafka.Brokers, "topics", cfg.Kafka.Topics, "group", cfg.Kafka.GroupID)
-			rep, runErr := parts.gate.Run(stop)
-			if err := parts.sink.Close(); err != nil {
+			rep, runErr := g.Run(stop)
+			if err := g.Close(); err != nil {
 				log.Warn("closing sink", "err", err)
 			}
-			s := parts.engine.Stats().Snapshot()
-			log.Info("gate stopped", "accepted", s.Total.Accepted, "rejected", s.Total.Rejected, "review", s.Total.Review,
-				"dead_letter", s.Total.DeadLetter, "dropped_uncommitted", rep.Dropped, "elapsed", rep.Elapsed)
+			g.Summary(log, rep, runErr)
 			if runErr != nil && stop.Err() == nil {
-				return runErr
+				return fmt.Errorf("gate: %w", runErr)
 			}
 			return nil
 		},

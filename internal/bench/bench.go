@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // Result is the `qegate bench --json` object.
@@ -161,15 +160,6 @@ func (p *Peer) SetRatios(pairsPerS, latencyP50 float64) {
 		r := p.LatencyP50 / latencyP50
 		p.LatencyRate = &r
 	}
-}
-
-// Ms converts durations to float milliseconds.
-func Ms(ds []time.Duration) []float64 {
-	out := make([]float64, len(ds))
-	for i, d := range ds {
-		out[i] = float64(d) / 1e6
-	}
-	return out
 }
 
 // Percentile returns the q-th percentile (0..100, nearest rank with linear

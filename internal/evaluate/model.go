@@ -1,11 +1,6 @@
 package evaluate
 
-import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
-)
+import "github.com/qegate/qegate/scorer"
 
 // Output is one model output as model.json describes it (docs/ARCHITECTURE.md).
 type Output struct {
@@ -28,8 +23,9 @@ func (o Output) ThresholdFor(lp string) float32 {
 	return o.DefaultThreshold
 }
 
-// ModelInfo is the part of model.json that evaluation needs. Outputs are in
-// manifest order, the order of the scores a Scorer returns.
+// ModelInfo is the part of a model's manifest that evaluation needs (built
+// by FromManifest). Outputs are in manifest order, the order of the scores a
+// Scorer returns.
 type ModelInfo struct {
 	Dir           string   `json:"-"`
 	Name          string   `json:"name"`
@@ -38,38 +34,17 @@ type ModelInfo struct {
 	DefaultOutput string   `json:"default_output"`
 }
 
-// LoadModelInfo reads dir/model.json.
-func LoadModelInfo(dir string) (*ModelInfo, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "model.json"))
-	if err != nil {
-		return nil, fmt.Errorf("load model info: %w", err)
+// FromManifest is the evaluation view of a model's manifest: model.json is
+// parsed and validated once, by scorer.LoadManifest.
+func FromManifest(m *scorer.Manifest) *ModelInfo {
+	info := &ModelInfo{Dir: m.Dir, Name: m.Name, Version: m.Version, DefaultOutput: m.DefaultOutput}
+	for _, o := range m.Outputs {
+		info.Outputs = append(info.Outputs, Output{
+			Name: o.Name, Index: o.Index, Kind: o.Kind, Transform: o.Transform, Label: o.Label,
+			DAThreshold: o.DAThreshold, DefaultThreshold: o.DefaultThreshold, Thresholds: o.Thresholds,
+		})
 	}
-	var m ModelInfo
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, "model.json"), err)
-	}
-	m.Dir = dir
-	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("model %s: %w", dir, err)
-	}
-	return &m, nil
-}
-
-func (m *ModelInfo) validate() error {
-	if len(m.Outputs) == 0 {
-		return fmt.Errorf("model.json lists no outputs")
-	}
-	if m.DefaultOutput == "" {
-		if len(m.Outputs) == 1 {
-			m.DefaultOutput = m.Outputs[0].Name
-		} else {
-			return fmt.Errorf("model.json has several outputs and no default_output")
-		}
-	}
-	if m.OutputIndex(m.DefaultOutput) < 0 {
-		return fmt.Errorf("default_output %q is not among the outputs", m.DefaultOutput)
-	}
-	return nil
+	return info
 }
 
 // OutputIndex returns the manifest position of the named output, or -1.

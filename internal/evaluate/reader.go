@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // Row is one labelled (source, MT) pair. Labels that the input does not carry are nil.
@@ -157,18 +159,20 @@ func parseLabel(name, cell string, isDA bool) (*float64, error) {
 	return &v, nil
 }
 
-// checkText reports why a text field cannot be scored, or "" when it can.
+// checkText reports why a text field cannot be scored, or "" when it can:
+// the gate's own check (qe.CheckText), so eval skips exactly what the gate
+// would dead-letter.
 func checkText(name, s string) string {
-	if !utf8.ValidString(s) {
+	switch err := qe.CheckText(s); {
+	case err == nil:
+		return ""
+	case errors.Is(err, qe.ErrInvalidUTF8):
 		return name + " is not valid UTF-8"
-	}
-	if strings.IndexByte(s, 0) >= 0 {
+	case errors.Is(err, qe.ErrNULByte):
 		return name + " contains a NUL byte"
-	}
-	if strings.TrimSpace(s) == "" {
+	default:
 		return name + " is empty"
 	}
-	return ""
 }
 
 // readTSV reads an MLQE-PE style file: a header naming the columns, tab-separated

@@ -11,7 +11,7 @@ import (
 )
 
 // Scorer scores rows. It returns, for each row in order, every model output after
-// its transform, in manifest order (as scorer.Result.Outputs). It must be safe for
+// its transform, in manifest order (as qe.Result.Outputs). It must be safe for
 // concurrent calls when ScoreOptions.Workers > 1.
 type Scorer interface {
 	Score(ctx context.Context, rows []Row) ([][]float32, error)

@@ -1,6 +1,6 @@
 // Package kafkaread reads whole topics back, from the first offset to the
-// end offset at the time of the call: what the demo, the audit command and
-// the end-to-end tests use to count every routed message.
+// end offset at the time of the call: what the demo, the audit and the
+// end-to-end tests use to count every routed message.
 package kafkaread
 
 import (
@@ -13,20 +13,29 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// Topic reads every message of topic that exists when it is called. It
-// fails when the topic is missing or a partition cannot be read to its end
-// before ctx expires.
+// Topic reads every message of topic that exists when it is called, in
+// partition and offset order. It fails when the topic is missing or a
+// partition cannot be read to its end before ctx expires.
 func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	var out []kafka.Message
+	err := Each(ctx, brokers, topic, func(m kafka.Message) { out = append(out, m) })
+	return out, err
+}
+
+// Each calls fn for every message of topic from the first offset of each
+// partition to its last offset at the time of the call, partition by
+// partition, without keeping the messages (an audited input can be large).
+func Each(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		return nil, fmt.Errorf("kafkaread: metadata %s: %w", topic, err)
+		return fmt.Errorf("kafkaread: metadata %s: %w", topic, err)
 	}
 	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
 		if len(md.Topics) == 1 {
 			err = md.Topics[0].Error
 		}
-		return nil, fmt.Errorf("kafkaread: topic %s: %w", topic, errors.Join(err, errors.New("not found")))
+		return fmt.Errorf("kafkaread: topic %s: %w", topic, errors.Join(err, errors.New("not found")))
 	}
 	var reqs []kafka.OffsetRequest
 	for _, p := range md.Topics[0].Partitions {
@@ -34,66 +43,43 @@ func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message
 	}
 	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
 	if err != nil {
-		return nil, fmt.Errorf("kafkaread: list offsets %s: %w", topic, err)
+		return fmt.Errorf("kafkaread: list offsets %s: %w", topic, err)
 	}
-	var out []kafka.Message
-	for _, po := range offs.Topics[topic] {
+	parts := offs.Topics[topic]
+	sort.Slice(parts, func(i, j int) bool { return parts[i].Partition < parts[j].Partition })
+	for _, po := range parts {
 		if po.Error != nil {
-			return nil, fmt.Errorf("kafkaread: offsets %s/%d: %w", topic, po.Partition, po.Error)
+			return fmt.Errorf("kafkaread: offsets %s/%d: %w", topic, po.Partition, po.Error)
 		}
 		if po.LastOffset <= po.FirstOffset {
 			continue
 		}
-		msgs, err := partition(ctx, brokers, topic, po.Partition, po.FirstOffset, po.LastOffset)
-		if err != nil {
-			return nil, err
+		if err := eachInPartition(ctx, brokers, topic, po.Partition, po.FirstOffset, po.LastOffset, fn); err != nil {
+			return err
 		}
-		out = append(out, msgs...)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Partition != out[j].Partition {
-			return out[i].Partition < out[j].Partition
-		}
-		return out[i].Offset < out[j].Offset
-	})
-	return out, nil
+	return nil
 }
 
-func partition(ctx context.Context, brokers []string, topic string, part int, first, end int64) ([]kafka.Message, error) {
+func eachInPartition(ctx context.Context, brokers []string, topic string, part int, first, end int64, fn func(kafka.Message)) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: brokers, Topic: topic, Partition: part,
-		MinBytes: 1, MaxBytes: 32 << 20, MaxWait: 200 * time.Millisecond,
+		MinBytes: 1, MaxBytes: 64 << 20, MaxWait: 200 * time.Millisecond,
 	})
 	defer r.Close()
 	if err := r.SetOffset(first); err != nil {
-		return nil, fmt.Errorf("kafkaread: %s/%d: %w", topic, part, err)
+		return fmt.Errorf("kafkaread: %s/%d: %w", topic, part, err)
 	}
-	var out []kafka.Message
+	next := first
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
-			return out, fmt.Errorf("kafkaread: %s/%d at %d of %d: %w", topic, part, len(out), end-first, err)
+			return fmt.Errorf("kafkaread: %s/%d at offset %d of [%d,%d): %w", topic, part, next, first, end, err)
 		}
-		out = append(out, m)
+		fn(m)
+		next = m.Offset + 1
 		if m.Offset >= end-1 {
-			return out, nil
+			return nil
 		}
 	}
-}
-
-// Topics lists the topics of a cluster, internal ones excluded.
-func Topics(ctx context.Context, brokers []string) ([]string, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("kafkaread: metadata: %w", err)
-	}
-	var out []string
-	for _, t := range md.Topics {
-		if !t.Internal {
-			out = append(out, t.Name)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }

@@ -1,10 +1,9 @@
-package pipeline_test
+package source_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,28 +11,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/qegate/qegate/internal/kafkaread"
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
-	"github.com/qegate/qegate/scorer"
+	"github.com/qegate/qegate/pipeline/pipelinetest"
 	"github.com/qegate/qegate/sink"
+	"github.com/qegate/qegate/source"
 )
-
-// lengthScorer accepts pairs whose MT is longer than its source: a
-// deterministic stand-in for the model in broker-level tests (the real
-// scorer is exercised in the scorer package and the end-to-end test).
-type lengthScorer struct{ calls atomic.Int64 }
-
-func (s *lengthScorer) Score(_ context.Context, pairs []scorer.Pair) ([]scorer.Result, error) {
-	s.calls.Add(1)
-	out := make([]scorer.Result, len(pairs))
-	for i, p := range pairs {
-		sc := float32(0.2)
-		if len(p.MT) > len(p.Src) {
-			sc = 0.8
-		}
-		out[i] = scorer.Result{Score: sc, Threshold: 0.5, Acceptable: sc >= 0.5}
-	}
-	return out, nil
-}
 
 var routes = pipeline.RoutesConfig{Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", DeadLetter: "dlq"}
 
@@ -45,7 +28,7 @@ func startGate(t *testing.T, brokers []string, group string, sc pipeline.Scorer)
 	}
 	router := pipeline.NewRouter(routes, pipeline.ModelInfo{Name: "len", Version: "0"})
 	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 16, BatchWait: 5 * time.Millisecond, Workers: 3}, sc, router, snk, nil, nil)
-	src := pipeline.NewKafkaSource(pipeline.KafkaSourceConfig{
+	src := source.NewKafka(source.KafkaConfig{
 		Brokers: brokers, GroupID: group, Topics: []string{"in"}, CommitInterval: 100 * time.Millisecond,
 		SessionTimeout: 6 * time.Second,
 	}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil)
@@ -74,10 +57,10 @@ func waitRouted(t *testing.T, eng *pipeline.Engine, n int64) {
 	}
 }
 
-// TestGateOnInProcessBroker runs source -> engine -> Kafka sink against
+// TestKafkaSourceOnInProcessBroker runs source -> engine -> Kafka sink against
 // kfake: every input lands on exactly one output topic, offsets are
 // committed to the end, and a restarted gate has nothing left to redo.
-func TestGateOnInProcessBroker(t *testing.T) {
+func TestKafkaSourceOnInProcessBroker(t *testing.T) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "in"),
 		kfake.SeedTopics(2, "publish.de", "postedit.de", "publish.en", "postedit.en", "dlq"))
 	if err != nil {
@@ -96,7 +79,7 @@ func TestGateOnInProcessBroker(t *testing.T) {
 		case i%97 == 0:
 			v, want[id] = "not json "+id, "dlq"
 		case i%2 == 0:
-			v, want[id] = fmt.Sprintf(`{"id":%q,"src":"ab","mt":"abcd","src_lang":"en","tgt_lang":"de"}`, id), "publish.de"
+			v, want[id] = fmt.Sprintf(`{"id":%q,"src":"ab","mt":"abcdef","src_lang":"en","tgt_lang":"de"}`, id), "publish.de"
 		default:
 			v, want[id] = fmt.Sprintf(`{"id":%q,"src":"abcd","mt":"ab","src_lang":"de","tgt_lang":"en"}`, id), "postedit.en"
 		}
@@ -108,7 +91,7 @@ func TestGateOnInProcessBroker(t *testing.T) {
 	}
 	_ = w.Close()
 
-	eng, stop, done := startGate(t, brokers, "g1", &lengthScorer{})
+	eng, stop, done := startGate(t, brokers, "g1", &pipelinetest.LengthScorer{})
 	waitRouted(t, eng, n)
 	stop()
 	rep := <-done
@@ -125,13 +108,13 @@ func TestGateOnInProcessBroker(t *testing.T) {
 		for _, m := range out {
 			got[string(m.Key)] = append(got[string(m.Key)], topic)
 			if topic == "dlq" {
-				if len(headerOf(m, pipeline.HeaderError)) == 0 {
+				if len(headerOf(m, qe.HeaderError)) == 0 {
 					t.Fatalf("dead letter %s without qe-error", m.Key)
 				}
 				continue
 			}
 			var v struct{ QE map[string]any }
-			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE["label"] == nil || len(headerOf(m, pipeline.HeaderScore)) == 0 {
+			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE["label"] == nil || len(headerOf(m, qe.HeaderScore)) == 0 {
 				t.Fatalf("output %s lacks qe fields/headers: %s", m.Key, m.Value)
 			}
 		}

@@ -1,6 +1,6 @@
 //go:build integration
 
-package main
+package bench
 
 import (
 	"context"
@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qegate/qegate/internal/app"
+	"github.com/qegate/qegate/internal/demo"
 	"github.com/qegate/qegate/internal/kafkatest"
+	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/pipeline"
 )
 
@@ -29,19 +32,22 @@ func TestBenchRealKafka(t *testing.T) {
 	if v := os.Getenv("QEGATE_BENCH_PAIRS"); v != "" {
 		fmt.Sscan(v, &n)
 	}
-	modelDir := testModel(t)
+	modelDir := native.DefaultModelDir()
+	if modelDir == "" || native.ORTLibrary() == "" {
+		t.Skip("no model or ONNX Runtime library (make native)")
+	}
 	pairs, source, err := benchPairs("", n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := kafkatest.Start(t, kafkatest.Options{DisableAutoCreateTopics: true})
-	cfg, err := LoadConfig("")
+	cfg, err := app.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Kafka.Brokers = []string{b.Addr()}
-	cfg.Model.Dir = modelDir
-	sc, err := openScorer(cfg.Model)
+	cfg.Model.ModelDir = modelDir
+	sc, err := app.OpenScorer(cfg.Model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +56,7 @@ func TestBenchRealKafka(t *testing.T) {
 	for _, p := range pairs {
 		tgts[p.TgtLang] = true
 	}
-	for _, lp := range modelLangPairs(sc, nil) {
+	for _, lp := range app.LangPairs(sc, nil) {
 		tgts[lp[strings.LastIndexByte(lp, '-')+1:]] = true
 	}
 	var outputs []string
@@ -62,22 +68,22 @@ func TestBenchRealKafka(t *testing.T) {
 	b.CreateTopics(t, 1, append(outputs, cfg.Routes.DeadLetter)...)
 
 	ctx := context.Background()
-	o := benchOpts{minSeconds: 3, latencyN: 30}
+	o := Options{MinSeconds: 3, LatencyN: 30}
 	sessions, threads := sc.PoolSize()
 	before, err := qegateRef(ctx, modelDir, pairs, o, 32, sessions, threads)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := make([]demoMsg, len(pairs))
+	msgs := make([]demo.Message, len(pairs))
 	for i, p := range pairs {
 		id := fmt.Sprintf("b%d", i)
 		v, _ := json.Marshal(map[string]string{"id": id, "src": p.Src, "mt": p.MT, "src_lang": p.SrcLang, "tgt_lang": p.TgtLang})
-		msgs[i] = demoMsg{key: id, value: v, lp: p.LangPair()}
+		msgs[i] = demo.Message{Key: id, Value: v, LangPair: p.LangPair()}
 	}
-	if err := produceDemo(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topics[0], msgs); err != nil {
+	if err := demo.Produce(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topics[0], msgs); err != nil {
 		t.Fatal(err)
 	}
-	parts, err := buildGate(ctx, cfg, sc, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	g, err := app.Build(ctx, cfg, sc, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +92,7 @@ func TestBenchRealKafka(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		_, err := parts.gate.Run(stop)
+		_, err := g.Run(stop)
 		done <- err
 	}()
 	deadline := time.After(10 * time.Minute)
@@ -97,9 +103,9 @@ wait:
 		case err := <-done:
 			t.Fatalf("gate stopped early: %v", err)
 		case <-deadline:
-			t.Fatalf("only %d of %d routed", parts.engine.Stats().Snapshot().Total.Sum(), len(msgs))
+			t.Fatalf("only %d of %d routed", g.Engine.Stats().Snapshot().Total.Sum(), len(msgs))
 		case <-time.After(20 * time.Millisecond):
-			got := parts.engine.Stats().Snapshot().Total.Sum()
+			got := g.Engine.Stats().Snapshot().Total.Sum()
 			if got > 0 && first == 0 {
 				first = time.Since(start)
 			}
@@ -113,7 +119,7 @@ wait:
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := parts.sink.Close(); err != nil {
+	if err := g.Close(); err != nil {
 		t.Fatal(err)
 	}
 	after, err := qegateRef(ctx, modelDir, pairs, o, 32, sessions, threads)

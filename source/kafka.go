@@ -1,4 +1,4 @@
-package pipeline
+package source
 
 import (
 	"context"
@@ -12,11 +12,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/qegate/qegate/sink"
+	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/pipeline"
 )
 
-// KafkaSourceConfig configures the consumer-group source.
-type KafkaSourceConfig struct {
+// KafkaConfig configures the consumer-group source: the kafka section of
+// the configuration.
+type KafkaConfig struct {
 	// Brokers are the bootstrap addresses. Required.
 	Brokers []string `mapstructure:"brokers"`
 	// GroupID is the consumer group. Required.
@@ -44,7 +46,9 @@ type KafkaSourceConfig struct {
 	FetchMaxWait time.Duration `mapstructure:"fetch_max_wait"`
 }
 
-func (c KafkaSourceConfig) withDefaults() KafkaSourceConfig {
+// WithDefaults returns c with every zero duration and size replaced by its
+// documented default.
+func (c KafkaConfig) WithDefaults() KafkaConfig {
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = time.Second
 	}
@@ -71,12 +75,12 @@ func (c KafkaSourceConfig) withDefaults() KafkaSourceConfig {
 // SessionTimeout is evicted and its commits are refused (UNKNOWN_MEMBER_ID),
 // which turns every drained message into a duplicate. So the budget is
 // RevokeTimeout capped at 4/5 of SessionTimeout.
-func (c KafkaSourceConfig) revokeBudget() time.Duration {
+func (c KafkaConfig) revokeBudget() time.Duration {
 	return min(c.RevokeTimeout, c.SessionTimeout*4/5)
 }
 
 // Validate checks required fields.
-func (c KafkaSourceConfig) Validate() error {
+func (c KafkaConfig) Validate() error {
 	switch {
 	case len(c.Brokers) == 0:
 		return errors.New("kafka.brokers: required")
@@ -93,18 +97,21 @@ func (c KafkaSourceConfig) Validate() error {
 	return nil
 }
 
-// KafkaSource reads a consumer group's partitions, one goroutine per
-// partition, and commits each partition's contiguous done watermark.
+// Kafka reads a consumer group's partitions, one goroutine per partition,
+// and commits each partition's contiguous done watermark. It implements
+// pipeline.Source; Run is called once, and InFlight and Collector are safe
+// to call concurrently with it. Kafka owns its consumer group and partition
+// readers and closes them before Run returns.
 //
 // It uses kafka-go's ConsumerGroup/Generation API rather than the group
 // Reader because only the Generation gives a point, between "partition
 // revoked" and "rejoin", where in-flight work can be drained and its
 // offsets committed while this member still owns the partition.
-type KafkaSource struct {
-	cfg     KafkaSourceConfig
-	dec     *Decoder
+type Kafka struct {
+	cfg     KafkaConfig
+	dec     *pipeline.Decoder
 	log     *slog.Logger
-	metrics *Metrics
+	metrics *pipeline.Metrics
 
 	mu       sync.Mutex
 	trackers map[tp]*Tracker
@@ -122,15 +129,15 @@ type tp struct {
 	partition int
 }
 
-// NewKafkaSource returns a source; metrics and log may be nil.
-func NewKafkaSource(cfg KafkaSourceConfig, dec *Decoder, m *Metrics, log *slog.Logger) *KafkaSource {
+// NewKafka returns a consumer-group source; metrics and log may be nil.
+func NewKafka(cfg KafkaConfig, dec *pipeline.Decoder, m *pipeline.Metrics, log *slog.Logger) *Kafka {
 	if m == nil {
-		m = NewMetrics(nil)
+		m = pipeline.NewMetrics(nil)
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &KafkaSource{cfg: cfg.withDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{}}
+	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{}}
 }
 
 // Run joins the group and feeds decoded items to out until stop is
@@ -138,7 +145,7 @@ func NewKafkaSource(cfg KafkaSourceConfig, dec *Decoder, m *Metrics, log *slog.L
 // (the engine must keep running meanwhile), commits the watermarks, leaves
 // the group and returns the number of messages still in flight (they are
 // not committed and will be redelivered). It does not close out.
-func (s *KafkaSource) Run(stop context.Context, drain time.Duration, out chan<- *Item) (int, error) {
+func (s *Kafka) Run(stop context.Context, drain time.Duration, out chan<- *pipeline.Item) (int, error) {
 	start := kafka.FirstOffset
 	if s.cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
@@ -172,7 +179,8 @@ func (s *KafkaSource) Run(stop context.Context, drain time.Duration, out chan<- 
 		s.log.Warn("kafka source: revoke_timeout capped below session_timeout (no heartbeats are sent while a revoked partition drains)",
 			"revoke_timeout", s.cfg.RevokeTimeout, "session_timeout", s.cfg.SessionTimeout, "effective", b)
 	}
-	drainCtx := stopAfter(stop, drain)
+	drainCtx, cancelDrain := stopAfter(stop, drain)
+	defer cancelDrain()
 	for {
 		gen, err := group.Next(stop)
 		if err != nil {
@@ -196,30 +204,38 @@ func (s *KafkaSource) Run(stop context.Context, drain time.Duration, out chan<- 
 	return s.dropped, nil
 }
 
-// stopAfter returns a context cancelled drain after stop is.
-func stopAfter(stop context.Context, drain time.Duration) context.Context {
+// stopAfter returns a context cancelled drain after stop is, or when
+// cancel is called (which releases its goroutine).
+func stopAfter(stop context.Context, drain time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-stop.Done()
+		select {
+		case <-stop.Done():
+		case <-ctx.Done():
+			return
+		}
 		t := time.NewTimer(drain)
 		defer t.Stop()
-		<-t.C
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
 		cancel()
 	}()
-	return ctx
+	return ctx, cancel
 }
 
 // InFlight returns how many fetched messages are not yet written.
-func (s *KafkaSource) InFlight() int { return s.inFlight() }
+func (s *Kafka) InFlight() int { return s.inFlight() }
 
 // Collector exposes qegate_inflight_messages for registration.
-func (s *KafkaSource) Collector() prometheus.Collector {
+func (s *Kafka) Collector() prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "qegate_inflight_messages", Help: "Fetched messages not yet written (committable watermark lags by these).",
 	}, func() float64 { return float64(s.inFlight()) })
 }
 
-func (s *KafkaSource) inFlight() int {
+func (s *Kafka) inFlight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -229,7 +245,7 @@ func (s *KafkaSource) inFlight() int {
 	return n
 }
 
-func (s *KafkaSource) runGeneration(stop, drainCtx context.Context, gen *kafka.Generation, out chan<- *Item) {
+func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generation, out chan<- *pipeline.Item) {
 	var wg sync.WaitGroup
 	var owned []tp
 	// released closes once every partition of this generation is drained
@@ -306,7 +322,7 @@ func (s *KafkaSource) runGeneration(stop, drainCtx context.Context, gen *kafka.G
 	<-commitDone
 }
 
-func (s *KafkaSource) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.Generation, p tp, offset int64, tr *Tracker, out chan<- *Item) {
+func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.Generation, p tp, offset int64, tr *Tracker, out chan<- *pipeline.Item) {
 	log := s.log.With("topic", p.topic, "partition", p.partition)
 	fetchCtx, cancel := context.WithCancel(genCtx)
 	defer cancel()
@@ -349,7 +365,7 @@ func (s *KafkaSource) runPartition(stop, drainCtx, genCtx context.Context, gen *
 			continue
 		}
 		s.metrics.Fetched.Inc()
-		it := NewItem(Origin{m.Topic, m.Partition, m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), alive)
+		it := pipeline.NewItem(pipeline.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), alive)
 		s.dec.Decode(it)
 		select {
 		case out <- it:
@@ -388,7 +404,7 @@ func (s *KafkaSource) runPartition(stop, drainCtx, genCtx context.Context, gen *
 }
 
 // commit commits the watermarks of the given partitions that advanced.
-func (s *KafkaSource) commit(gen *kafka.Generation, parts []tp) {
+func (s *Kafka) commit(gen *kafka.Generation, parts []tp) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	offsets := map[string]map[int]int64{}
@@ -429,13 +445,13 @@ func (s *KafkaSource) commit(gen *kafka.Generation, parts []tp) {
 	}
 }
 
-func headers(hs []kafka.Header) []sink.Header {
+func headers(hs []kafka.Header) []qe.Header {
 	if len(hs) == 0 {
 		return nil
 	}
-	out := make([]sink.Header, len(hs))
+	out := make([]qe.Header, len(hs))
 	for i, h := range hs {
-		out[i] = sink.Header{Key: h.Key, Value: h.Value}
+		out[i] = qe.Header{Key: h.Key, Value: h.Value}
 	}
 	return out
 }

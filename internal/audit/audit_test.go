@@ -1,4 +1,4 @@
-package main
+package audit
 
 import (
 	"strings"
@@ -6,12 +6,12 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
-	"github.com/qegate/qegate/scorer"
 )
 
-func scoreResult(s float32) scorer.Result {
-	return scorer.Result{Score: s, Threshold: 0.5, Acceptable: s >= 0.5}
+func scoreResult(s float32) qe.Result {
+	return qe.Result{Score: s, Threshold: 0.5, Acceptable: s >= 0.5}
 }
 
 func TestAuditID(t *testing.T) {
@@ -28,15 +28,15 @@ func TestAuditID(t *testing.T) {
 		{`{"id":"a1"`, "", "in:0:2", "pos:in:0:2", "position"},
 	}
 	for _, tc := range tests {
-		id, kind := auditID("id", []byte(tc.value), []byte(tc.key), tc.pos)
+		id, kind := ID("id", []byte(tc.value), []byte(tc.key), tc.pos)
 		if id != tc.want || kind != tc.kind {
-			t.Errorf("auditID(%q, key %q) = %q, %q; want %q, %q", tc.value, tc.key, id, kind, tc.want, tc.kind)
+			t.Errorf("ID(%q, key %q) = %q, %q; want %q, %q", tc.value, tc.key, id, kind, tc.want, tc.kind)
 		}
 	}
 }
 
 func TestAuditCounter(t *testing.T) {
-	c := newAuditCounter(AuditConfig{Input: "in", Outputs: []string{"pub", "dlq"}, IDField: "id"})
+	c := newCounter(Config{Input: "in", Outputs: []string{"pub", "dlq"}, IDField: "id"})
 	in := []kafka.Message{
 		{Topic: "in", Partition: 0, Offset: 0, Value: []byte(`{"id":"a"}`)},
 		{Topic: "in", Partition: 0, Offset: 1, Value: []byte(`{"id":"b"}`)},
@@ -48,7 +48,7 @@ func TestAuditCounter(t *testing.T) {
 	for _, m := range in {
 		c.addInput(m)
 	}
-	src := func(o string) []kafka.Header { return []kafka.Header{{Key: pipeline.HeaderSource, Value: []byte(o)}} }
+	src := func(o string) []kafka.Header { return []kafka.Header{{Key: qe.HeaderSource, Value: []byte(o)}} }
 	out := []kafka.Message{
 		{Topic: "pub", Value: []byte(`{"id":"a","qe":{}}`), Headers: src("in:0:0")},
 		{Topic: "pub", Value: []byte(`{"id":"a","qe":{}}`), Headers: src("in:0:0")}, // duplicate
@@ -81,7 +81,7 @@ func TestAuditCounter(t *testing.T) {
 // input, the output the gate builds from it (scored, or dead-lettered with
 // the value and key untouched) has the same audit id as the input.
 //
-//	go test -run=^$ -fuzz=FuzzAuditID -fuzztime=10s ./cmd/qegate
+//	go test -run=^$ -fuzz=FuzzAuditID -fuzztime=10s ./internal/audit
 func FuzzAuditID(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"a1","src":"Hello","mt":"Hallo","src_lang":"en","tgt_lang":"de"}`,
@@ -104,13 +104,13 @@ func FuzzAuditID(f *testing.F) {
 		var src string
 		if it.Err != nil {
 			rec := r.DeadLetter(it, it.Err.Error())
-			out, outKey, src = rec.Value, rec.Key, string(rec.Header(pipeline.HeaderSource))
+			out, outKey, src = rec.Value, rec.Key, string(rec.Header(qe.HeaderSource))
 		} else {
 			_, rec := r.Scored(it, scoreResult(score))
-			out, outKey, src = rec.Value, rec.Key, string(rec.Header(pipeline.HeaderSource))
+			out, outKey, src = rec.Value, rec.Key, string(rec.Header(qe.HeaderSource))
 		}
-		inID, _ := auditID("id", v, key, origin.String())
-		outID, _ := auditID("id", out, outKey, src)
+		inID, _ := ID("id", v, key, origin.String())
+		outID, _ := ID("id", out, outKey, src)
 		if inID != outID {
 			t.Fatalf("input id %q, output id %q\nin  %q\nout %q", inID, outID, v, out)
 		}
@@ -118,11 +118,11 @@ func FuzzAuditID(f *testing.F) {
 }
 
 func TestAuditPrint(t *testing.T) {
-	r := &AuditReport{Input: "in", InputMessages: 3, InputIDs: 3, OutputMessages: 3,
+	r := &Report{Input: "in", InputMessages: 3, InputIDs: 3, OutputMessages: 3,
 		ByTopic: map[string]int{"pub": 2, "dlq": 1}, IDSources: map[string]int{"id": 3},
 		Missing: 1, Duplicated: 1, DuplicatedIDs: 1, MissingList: []string{"b"}, DupList: []string{"a"}}
 	var b strings.Builder
-	r.print(&b)
+	r.Print(&b)
 	for _, want := range []string{"input in: 3 messages, 3 distinct ids (by id=3)", "outputs: 3 messages: dlq=1 pub=2",
 		"missing 1, duplicated 1 (over 1 ids)", "missing ids (first 1): b", "duplicated ids (first 1): a"} {
 		if !strings.Contains(b.String(), want) {

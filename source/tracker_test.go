@@ -1,4 +1,4 @@
-package pipeline
+package source
 
 import (
 	"math/rand"
@@ -137,4 +137,74 @@ func TestTrackerConcurrent(t *testing.T) {
 	if next, _ := tr.Committable(); next != n {
 		t.Fatalf("final watermark %d, want %d", next, n)
 	}
+}
+
+// FuzzTracker drives a tracker with a random sequence of adds (with gaps),
+// acks in any order, repeated acks and cancels, and checks the committable
+// watermark against a model: it never passes an unfinished offset and it
+// covers every offset below the first unfinished one.
+//
+//	go test -run=^$ -fuzz=FuzzTracker -fuzztime=10s ./source
+func FuzzTracker(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
+	f.Add([]byte{0, 0, 0, 0x41, 0x42, 0x40, 0x80, 0x43})
+	f.Add([]byte{0x10, 0x20, 0xc0, 0x30, 0x41, 0x41, 0x42, 0x43})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		tr := NewTracker()
+		type entry struct {
+			off        int64
+			done, gone bool
+			ack        func()
+		}
+		var es []*entry
+		next := int64(100)
+		for _, op := range ops {
+			switch op >> 6 {
+			case 0: // add, skipping op&7 offsets (compaction gaps)
+				next += int64(op & 7)
+				es = append(es, &entry{off: next, ack: tr.Add(next)})
+				next++
+			case 1, 2: // ack (maybe again)
+				if len(es) > 0 {
+					e := es[int(op&63)%len(es)]
+					e.ack()
+					if !e.gone {
+						e.done = true
+					}
+				}
+			case 3: // cancel the newest, if it was never acked
+				if n := len(es); n > 0 && !es[n-1].done && !es[n-1].gone {
+					tr.Cancel(es[n-1].off)
+					es[n-1].gone = true
+					es = es[:n-1]
+				}
+			}
+			// Model: the watermark is the last offset of the done prefix.
+			want := int64(-1)
+			for _, e := range es {
+				if !e.done {
+					break
+				}
+				want = e.off
+			}
+			got, _ := tr.Committable()
+			if want >= 0 && got != want+1 {
+				t.Fatalf("after op %#x: committable %d, model %d", op, got, want+1)
+			}
+			for _, e := range es {
+				if !e.done && got > e.off {
+					t.Fatalf("watermark %d passes unfinished offset %d", got, e.off)
+				}
+			}
+			inflight := 0
+			for _, e := range es {
+				if e.off >= got {
+					inflight++
+				}
+			}
+			if tr.InFlight() != inflight {
+				t.Fatalf("in flight %d, model %d", tr.InFlight(), inflight)
+			}
+		}
+	})
 }

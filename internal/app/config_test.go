@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"os"
@@ -10,11 +10,11 @@ import (
 )
 
 func TestShippedConfigMatchesDefaults(t *testing.T) {
-	fromFile, err := LoadConfig(filepath.Join("..", "..", "configs", "qegate.yaml"))
+	fromFile, err := Load(filepath.Join("..", "..", "configs", "qegate.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromDefaults, err := LoadConfig("")
+	fromDefaults, err := Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestShippedConfigMatchesDefaults(t *testing.T) {
 		t.Fatalf("configs/qegate.yaml and built-in defaults differ:\nfile:     %+v\ndefaults: %+v", fromFile, fromDefaults)
 	}
 	b, _ := os.ReadFile(filepath.Join("..", "..", "configs", "qegate.yaml"))
-	for key := range defaults {
+	for key := range Keys() {
 		leaf := key[strings.LastIndexByte(key, '.')+1:]
 		if !strings.Contains(string(b), leaf+":") {
 			t.Errorf("key %s is not documented in configs/qegate.yaml", key)
@@ -30,7 +30,7 @@ func TestShippedConfigMatchesDefaults(t *testing.T) {
 	}
 }
 
-func TestLoadConfig(t *testing.T) {
+func TestLoad(t *testing.T) {
 	tests := []struct {
 		name    string
 		yaml    string
@@ -72,7 +72,7 @@ func TestLoadConfig(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			c, err := LoadConfig(p)
+			c, err := Load(p)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)

@@ -1,0 +1,8 @@
+// Package qe holds the types that cross qegate's packages: the translation
+// pair a source produces and a scorer labels, the verdict the scorer returns,
+// the record header sinks write, and the one text check every entry point
+// (message decoding, the scorer, evaluation readers) applies.
+//
+// It is a leaf: no cgo and no imports beyond the standard library, so the
+// pipeline, sources and sinks build and test with CGO_ENABLED=0.
+package qe
