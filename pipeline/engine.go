@@ -160,6 +160,9 @@ type routed struct {
 	it    *Item
 	route Route
 	rec   sink.Record
+	// res is the model's verdict; scored is false for dead letters.
+	res    qe.Result
+	scored bool
 	// valueDropped marks a dead letter re-sent without its value, because
 	// the dead-letter topic refused it (too large) even on its own.
 	valueDropped bool
@@ -187,16 +190,14 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 		return
 	}
 	e.metrics.WriteTime.Observe(time.Since(start).Seconds())
+	now := time.Now()
 	for _, o := range outs {
 		lp := ""
 		if o.it.Err == nil {
 			lp = o.it.Pair.LangPair()
 		}
 		e.stats.add(lp, o.route)
-		e.metrics.Messages.WithLabelValues(o.route.String(), lp).Inc()
-		if o.route == RouteDeadLetter {
-			e.metrics.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(qe.HeaderError)))).Inc()
-		}
+		e.metrics.observe(o, lp, now)
 		o.it.Ack()
 	}
 }
@@ -258,7 +259,7 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 			continue
 		}
 		route, rec := e.router.Scored(items[i], res[j])
-		outs[i] = routed{it: items[i], route: route, rec: rec}
+		outs[i] = routed{it: items[i], route: route, rec: rec, res: res[j], scored: true}
 	}
 	return outs, true
 }

@@ -68,7 +68,7 @@ func TestEngineRoutesEverything(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, ModelInfo{Name: "m", Version: "1"})
+			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
 			e := NewEngine(EngineConfig{BatchSize: 8, BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, tc.sink, nil, nil)
 			in, acked := feed(t, tc.values)
 			e.Run(context.Background(), in)
@@ -87,7 +87,7 @@ func TestEngineRoutesEverything(t *testing.T) {
 }
 
 func TestEngineHardStopDoesNotAck(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
 	s := &pipelinetest.MemSink{FailFirst: 1 << 30} // broker down for good
 	e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	in, acked := feed(t, []string{pairJSON("a", "bb", "de"), pairJSON("a", "cc", "de")})
@@ -100,7 +100,7 @@ func TestEngineHardStopDoesNotAck(t *testing.T) {
 }
 
 func TestEngineAbandonsRevokedItems(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
 	s := &pipelinetest.MemSink{}
 	e := NewEngine(EngineConfig{}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	in := make(chan *Item, 1)
@@ -115,7 +115,7 @@ func TestEngineAbandonsRevokedItems(t *testing.T) {
 }
 
 func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
 	sizes := make(chan int, 100)
 	sc := scorerFunc(func(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 		sizes <- len(pairs)
@@ -179,7 +179,7 @@ func (b *batchLimitSink) Write(ctx context.Context, recs []sink.Record) error {
 }
 
 func TestEngineTooLargeDeadLetter(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
 	s := &batchLimitSink{limit: 1000}
 	e := NewEngine(EngineConfig{BatchWait: 20 * time.Millisecond, RetryBackoff: time.Millisecond, Workers: 1}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	big := `{"id":"big","src":"` + strings.Repeat("z", 1500) + `","mt":"x","src_lang":"en","tgt_lang":"de",` // truncated JSON: dead letter

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/qegate/qegate/internal/qe"
 )
@@ -25,6 +26,9 @@ type Item struct {
 	Key     []byte
 	Value   []byte
 	Headers []qe.Header
+	// Time is when the input was produced (the Kafka record's timestamp);
+	// zero when unknown (files). It feeds the end-to-end latency metric.
+	Time time.Time
 
 	// ID is the message's id field as text ("" when absent).
 	ID string

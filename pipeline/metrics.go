@@ -2,6 +2,10 @@ package pipeline
 
 import (
 	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/qegate/qegate/internal/qe"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -11,14 +15,26 @@ import (
 type Metrics struct {
 	Messages    *prometheus.CounterVec
 	DeadLetters *prometheus.CounterVec
-	Abandoned   prometheus.Counter
-	BatchSize   prometheus.Histogram
-	ScoreTime   prometheus.Histogram
-	WriteTime   prometheus.Histogram
-	SinkErrors  prometheus.Counter
-	Fetched     prometheus.Counter
-	Committed   *prometheus.GaugeVec
-	Partitions  prometheus.Gauge
+	// Scores is the decision score per language pair and route: drift in
+	// an MT engine shows as a shifting distribution.
+	Scores *prometheus.HistogramVec
+	// EndToEnd is input timestamp (the Kafka record's) to output acked.
+	EndToEnd prometheus.Histogram
+	// Lag is, per input partition, the high watermark minus the next
+	// offset to commit: messages not yet done.
+	Lag        *prometheus.GaugeVec
+	Abandoned  prometheus.Counter
+	BatchSize  prometheus.Histogram
+	ScoreTime  prometheus.Histogram
+	WriteTime  prometheus.Histogram
+	SinkErrors prometheus.Counter
+	Fetched    prometheus.Counter
+	Committed  *prometheus.GaugeVec
+	Partitions prometheus.Gauge
+
+	// langPairs, when set, are the language-pair label values; any other
+	// pair is counted as "other", so senders cannot grow the label set.
+	langPairs atomic.Pointer[map[string]bool]
 }
 
 // NewMetrics creates the instruments and registers them with reg (nil: not
@@ -31,6 +47,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qegate_dead_letters_total", Help: "Dead-lettered messages by reason class.",
 		}, []string{"reason"}),
+		Scores: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "qegate_score", Help: "Decision scores of routed pairs, by language pair and route.",
+			Buckets: prometheus.LinearBuckets(0.05, 0.05, 20),
+		}, []string{"lang_pair", "route"}),
+		EndToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "qegate_end_to_end_seconds", Help: "From the input record's timestamp to its output being acknowledged.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16),
+		}),
+		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "qegate_consumer_lag", Help: "Per input partition: high watermark minus the next offset to commit.",
+		}, []string{"topic", "partition"}),
 		Abandoned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "qegate_abandoned_total", Help: "Messages dropped unwritten because their partition was revoked; the new owner reprocesses them.",
 		}),
@@ -60,10 +87,47 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.DeadLetters, m.Abandoned, m.BatchSize, m.ScoreTime,
+		reg.MustRegister(m.Messages, m.DeadLetters, m.Scores, m.EndToEnd, m.Lag, m.Abandoned, m.BatchSize, m.ScoreTime,
 			m.WriteTime, m.SinkErrors, m.Fetched, m.Committed, m.Partitions)
 	}
 	return m
+}
+
+// LimitLangPairs makes lps the only language-pair label values; others
+// are counted as "other". Empty lps lifts the limit.
+func (m *Metrics) LimitLangPairs(lps []string) {
+	if len(lps) == 0 {
+		m.langPairs.Store(nil)
+		return
+	}
+	set := make(map[string]bool, len(lps))
+	for _, lp := range lps {
+		set[lp] = true
+	}
+	m.langPairs.Store(&set)
+}
+
+// langLabel is the label value for a language pair.
+func (m *Metrics) langLabel(lp string) string {
+	if set := m.langPairs.Load(); set != nil && lp != "" && !(*set)[lp] {
+		return "other"
+	}
+	return lp
+}
+
+// observe records one written output.
+func (m *Metrics) observe(o routed, lp string, now time.Time) {
+	label := m.langLabel(lp)
+	m.Messages.WithLabelValues(o.route.String(), label).Inc()
+	if o.route == RouteDeadLetter {
+		m.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(qe.HeaderError)))).Inc()
+	}
+	if o.scored && o.route != RouteDeadLetter {
+		m.Scores.WithLabelValues(label, o.route.String()).Observe(float64(o.res.Score))
+	}
+	if t := o.it.Time; !t.IsZero() {
+		m.EndToEnd.Observe(now.Sub(t).Seconds())
+	}
 }
 
 // reasonClass keeps the dead-letter label's cardinality small: the reason

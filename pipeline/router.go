@@ -111,23 +111,16 @@ func Expand(template, srcLang, tgtLang string) string {
 	return r.Replace(template)
 }
 
-// ModelInfo identifies the model in outputs.
-type ModelInfo struct {
-	Name    string
-	Version string
-	Output  string
-}
-
 // Router turns scored or invalid items into output records.
 type Router struct {
 	cfg   RoutesConfig
-	model ModelInfo
-	tag   []byte // qe-model header value
+	model qe.Model // named in outputs whose result does not name its model
 }
 
-// NewRouter returns a router; cfg must have passed Validate.
-func NewRouter(cfg RoutesConfig, model ModelInfo) *Router {
-	return &Router{cfg: cfg, model: model, tag: []byte(model.Name + "@" + model.Version)}
+// NewRouter returns a router; cfg must have passed Validate. model is
+// named in the outputs of results that do not name their own.
+func NewRouter(cfg RoutesConfig, model qe.Model) *Router {
+	return &Router{cfg: cfg, model: model}
 }
 
 // Topics lists every destination the router can produce for the given
@@ -174,6 +167,10 @@ func (r *Router) Decide(res qe.Result) Route {
 // a "qe" member added, the input key and headers, and the qe-* headers.
 func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 	route := r.Decide(res)
+	model := res.Model
+	if model.Name == "" {
+		model = r.model
+	}
 	label := "rejected"
 	if res.Acceptable {
 		label = "acceptable"
@@ -189,7 +186,7 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 	verdict := qeObject{
 		Score: json.Number(score), Label: label,
 		Threshold: json.Number(strconv.FormatFloat(float64(res.Threshold), 'f', 6, 32)),
-		Model:     r.model.Name, ModelVersion: r.model.Version, Output: r.model.Output,
+		Model:     model.Name, ModelVersion: model.Version, Output: model.Output,
 		Route: route.String(),
 	}
 	rec := sink.Record{
@@ -200,7 +197,7 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 	rec.Headers = append(cloneHeaders(it.Headers, 4),
 		qe.Header{Key: qe.HeaderScore, Value: []byte(score)},
 		qe.Header{Key: qe.HeaderLabel, Value: []byte(label)},
-		qe.Header{Key: qe.HeaderModel, Value: r.tag},
+		qe.Header{Key: qe.HeaderModel, Value: []byte(model.Tag())},
 		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
 	)
 	return route, rec

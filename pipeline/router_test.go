@@ -53,7 +53,7 @@ func TestRouterScored(t *testing.T) {
 	r := NewRouter(RoutesConfig{
 		Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", Review: "review.{lp}",
 		ReviewMargin: 0.05, DeadLetter: "dlq",
-	}, ModelInfo{Name: "qe", Version: "1.2", Output: "da51"})
+	}, qe.Model{Name: "qe", Version: "1.2", Output: "da51"})
 	dec := NewDecoder(DecoderConfig{})
 	mk := func(v string) *Item {
 		it := &Item{Key: []byte("k1"), Value: []byte(v), Headers: []qe.Header{{Key: "trace", Value: []byte("t1")}, {Key: "qe-score", Value: []byte("old")}}, Origin: Origin{"in", 3, 77}}
@@ -117,7 +117,7 @@ func TestRouterScored(t *testing.T) {
 }
 
 func TestWithQEReplacesExisting(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, ModelInfo{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{Name: "m", Version: "1"})
 	dec := NewDecoder(DecoderConfig{})
 	it := &Item{Value: []byte(`{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de","qe":{"score":0.1}}`)}
 	dec.Decode(it)
@@ -134,7 +134,7 @@ func TestWithQEReplacesExisting(t *testing.T) {
 }
 
 func TestRouterTopics(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe", Review: "rv.{lp}", ReviewMargin: 0.1, DeadLetter: "dlq"}, ModelInfo{})
+	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe", Review: "rv.{lp}", ReviewMargin: 0.1, DeadLetter: "dlq"}, qe.Model{})
 	got := r.Topics([]string{"en-de", "et-en", "ro-en"})
 	want := []string{"dlq", "pub.de", "pe", "rv.en-de", "pub.en", "rv.et-en", "rv.ro-en"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {

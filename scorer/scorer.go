@@ -95,6 +95,7 @@ type Scorer struct {
 	pad        int64
 	maxBatch   int
 	thresholds atomic.Pointer[Thresholds]
+	model      qe.Model // what every Result names
 
 	mu     sync.RWMutex // held for reading by every call, for writing by Close
 	closed bool
@@ -131,6 +132,7 @@ func New(cfg Config) (*Scorer, error) {
 	if s.decision < 0 {
 		return nil, fmt.Errorf("scorer: output %q is not in %s", cfg.Output, filepath.Join(cfg.ModelDir, ManifestFile))
 	}
+	s.model = qe.Model{Name: man.Name, Version: man.Version, Output: cfg.Output}
 	maxLen := cfg.MaxLen
 	if maxLen == 0 {
 		maxLen = man.MaxLen
@@ -203,6 +205,9 @@ func sizePool(sessions, threads, ncpu int) (int, int) {
 // Manifest returns the model's manifest. It must not be modified.
 func (s *Scorer) Manifest() *Manifest { return s.man }
 
+// Model names the model and decision output that every Result names.
+func (s *Scorer) Model() qe.Model { return s.model }
+
 // DecisionOutput returns the output that qe.Result.Score and Acceptable use.
 func (s *Scorer) DecisionOutput() OutputSpec { return s.man.Outputs[s.decision] }
 
@@ -238,7 +243,7 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 	th := s.thresholds.Load()
 	res := make([]qe.Result, len(outs))
 	for i, o := range outs {
-		r := qe.Result{Score: o[s.decision], Threshold: th.For(b.langPairs[i]), Outputs: o}
+		r := qe.Result{Score: o[s.decision], Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
 		r.Acceptable = r.Score >= r.Threshold
 		res[i] = r
 	}

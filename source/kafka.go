@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,6 +118,11 @@ type Kafka struct {
 	trackers map[tp]*Tracker
 	dropped  int
 
+	// joined and assigned say whether this member is in a generation and
+	// how many partitions it owns (readiness).
+	joined   atomic.Bool
+	assigned atomic.Int64
+
 	// commitMu serialises commits from the whole read of the watermarks
 	// to the broker's answer: the ticker and a draining partition commit
 	// concurrently, and an older watermark landing after a newer one would
@@ -225,6 +231,27 @@ func stopAfter(stop context.Context, drain time.Duration) (context.Context, cont
 	return ctx, cancel
 }
 
+// Status reports whether this member has joined a generation of its group
+// and how many partitions it owns; safe to call at any time.
+func (s *Kafka) Status() (joined bool, partitions int) {
+	return s.joined.Load(), int(s.assigned.Load())
+}
+
+// observeLag sets the partition's lag gauge: high watermark minus the next
+// offset to commit.
+func (s *Kafka) observeLag(p tp, tr *Tracker) {
+	next, _ := tr.Committable()
+	hwm := tr.HighWaterMark()
+	if hwm < 0 {
+		return
+	}
+	lag := hwm - next
+	if lag < 0 {
+		lag = 0
+	}
+	s.metrics.Lag.WithLabelValues(p.topic, strconv.Itoa(p.partition)).Set(float64(lag))
+}
+
 // InFlight returns how many fetched messages are not yet written.
 func (s *Kafka) InFlight() int { return s.inFlight() }
 
@@ -282,6 +309,9 @@ func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generat
 		}
 	}
 	s.metrics.Partitions.Set(float64(len(owned)))
+	s.assigned.Store(int64(len(owned)))
+	s.joined.Store(true)
+	defer s.joined.Store(false)
 	s.log.Info("kafka source: partitions assigned", "generation", gen.ID, "partitions", len(owned))
 	if len(owned) == 0 {
 		// Nothing to consume (more members than partitions): idle until
@@ -366,6 +396,9 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		}
 		s.metrics.Fetched.Inc()
 		it := pipeline.NewItem(pipeline.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), alive)
+		it.Time = m.Time
+		tr.SetHighWaterMark(m.HighWaterMark)
+		s.observeLag(p, tr)
 		s.dec.Decode(it)
 		select {
 		case out <- it:
@@ -396,6 +429,7 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 	}
 	s.dropped += n
 	s.mu.Unlock()
+	s.metrics.Lag.DeleteLabelValues(p.topic, strconv.Itoa(p.partition))
 	if n > 0 {
 		log.Warn("kafka source: partition released with messages in flight; they will be redelivered", "in_flight", n)
 	} else {
@@ -437,6 +471,14 @@ func (s *Kafka) commit(gen *kafka.Generation, parts []tp) {
 	}
 	for i, tr := range trs {
 		tr.MarkCommitted(nexts[i])
+	}
+	for _, p := range parts {
+		s.mu.Lock()
+		tr := s.trackers[p]
+		s.mu.Unlock()
+		if tr != nil {
+			s.observeLag(p, tr)
+		}
 	}
 	for topic, ps := range offsets {
 		for part, next := range ps {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -20,18 +23,18 @@ import (
 
 var routes = pipeline.RoutesConfig{Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", DeadLetter: "dlq"}
 
-func startGate(t *testing.T, brokers []string, group string, sc pipeline.Scorer) (*pipeline.Engine, context.CancelFunc, chan pipeline.Report) {
+func startGate(t *testing.T, brokers []string, group string, sc pipeline.Scorer, m *pipeline.Metrics) (*pipeline.Engine, context.CancelFunc, chan pipeline.Report) {
 	t.Helper()
 	snk, err := sink.NewKafka(sink.KafkaConfig{Brokers: brokers})
 	if err != nil {
 		t.Fatal(err)
 	}
-	router := pipeline.NewRouter(routes, pipeline.ModelInfo{Name: "len", Version: "0"})
-	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 16, BatchWait: 5 * time.Millisecond, Workers: 3}, sc, router, snk, nil, nil)
+	router := pipeline.NewRouter(routes, qe.Model{Name: "len", Version: "0"})
+	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 16, BatchWait: 5 * time.Millisecond, Workers: 3}, sc, router, snk, m, nil)
 	src := source.NewKafka(source.KafkaConfig{
 		Brokers: brokers, GroupID: group, Topics: []string{"in"}, CommitInterval: 100 * time.Millisecond,
 		SessionTimeout: 6 * time.Second,
-	}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil)
+	}, pipeline.NewDecoder(pipeline.DecoderConfig{}), m, nil)
 	g := &pipeline.Gate{Source: src, Engine: eng, QueueSize: 64, DrainTimeout: 10 * time.Second}
 	stop, cancel := context.WithCancel(context.Background())
 	done := make(chan pipeline.Report, 1)
@@ -91,8 +94,35 @@ func TestKafkaSourceOnInProcessBroker(t *testing.T) {
 	}
 	_ = w.Close()
 
-	eng, stop, done := startGate(t, brokers, "g1", &pipelinetest.LengthScorer{})
+	m := pipeline.NewMetrics(nil)
+	eng, stop, done := startGate(t, brokers, "g1", &pipelinetest.LengthScorer{}, m)
 	waitRouted(t, eng, n)
+	// Once everything is committed, every partition's lag reads 0; each
+	// routed message fed the end-to-end latency, each scored one the score
+	// histogram.
+	deadline := time.Now().Add(30 * time.Second)
+	for p := 0; p < 4; p++ {
+		for testutil.ToFloat64(m.Lag.WithLabelValues("in", fmt.Sprint(p))) != 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if lag := testutil.ToFloat64(m.Lag.WithLabelValues("in", fmt.Sprint(p))); lag != 0 {
+			t.Fatalf("partition %d lag %v after everything was routed", p, lag)
+		}
+	}
+	dead := 0
+	for id := range want {
+		if want[id] == "dlq" {
+			dead++
+		}
+	}
+	if got := histCount(t, m.EndToEnd); got != n {
+		t.Fatalf("end-to-end latency observed %d times, want %d", got, n)
+	}
+	scored := histCount(t, m.Scores.WithLabelValues("en-de", "accepted").(prometheus.Histogram)) +
+		histCount(t, m.Scores.WithLabelValues("de-en", "rejected").(prometheus.Histogram))
+	if scored != n-dead {
+		t.Fatalf("score histogram holds %d scores, want %d", scored, n-dead)
+	}
 	stop()
 	rep := <-done
 	if rep.Dropped != 0 || !rep.Drained {
@@ -146,6 +176,15 @@ func TestKafkaSourceOnInProcessBroker(t *testing.T) {
 			t.Fatalf("partition %d committed %d, end offset %d", p.Partition, p.CommittedOffset, end[p.Partition])
 		}
 	}
+}
+
+func histCount(t *testing.T, h prometheus.Histogram) int {
+	t.Helper()
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return int(m.GetHistogram().GetSampleCount())
 }
 
 func headerOf(m kafka.Message, key string) []byte {

@@ -22,6 +22,7 @@ type Tracker struct {
 	commit  int64        // highest offset handed to a committer; -1 before any
 	closed  bool
 	idle    chan struct{} // closed and replaced when pending drains to empty
+	hwm     int64         // the partition's high watermark as last fetched; -1 before any
 }
 
 type trackEntry struct {
@@ -32,7 +33,7 @@ type trackEntry struct {
 // NewTracker returns a tracker for a partition whose next fetch starts at a
 // committed position; nothing is committable until a message completes.
 func NewTracker() *Tracker {
-	return &Tracker{done: -1, commit: -1, idle: make(chan struct{})}
+	return &Tracker{done: -1, commit: -1, hwm: -1, idle: make(chan struct{})}
 }
 
 // Add registers a fetched offset as in flight and returns the ack that
@@ -137,6 +138,23 @@ func (t *Tracker) Idle() <-chan struct{} {
 		return c
 	}
 	return t.idle
+}
+
+// SetHighWaterMark records the partition's high watermark (the offset
+// after its last message) as a fetch reported it, for the lag metric.
+func (t *Tracker) SetHighWaterMark(hwm int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if hwm > t.hwm {
+		t.hwm = hwm
+	}
+}
+
+// HighWaterMark returns the last recorded high watermark, -1 before any.
+func (t *Tracker) HighWaterMark() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hwm
 }
 
 // Closed reports whether Close was called: the partition is no longer ours.

@@ -208,3 +208,16 @@ func FuzzTracker(f *testing.F) {
 		}
 	})
 }
+
+func TestTrackerHighWaterMark(t *testing.T) {
+	tr := NewTracker()
+	if tr.HighWaterMark() != -1 {
+		t.Fatalf("high watermark %d before any fetch", tr.HighWaterMark())
+	}
+	for _, h := range []int64{10, 7, 12} { // a late, older answer never moves it back
+		tr.SetHighWaterMark(h)
+	}
+	if tr.HighWaterMark() != 12 {
+		t.Fatalf("high watermark %d, want 12", tr.HighWaterMark())
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/segmentio/kafka-go"
 
@@ -149,6 +154,7 @@ func TestEndToEndRealKafka(t *testing.T) {
 	lines = append(lines, bad[j:]...)
 	b.KcatProduce(t, "mt.incoming", lines, "-K", "\t")
 
+	metricsPort := freePort(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 kafka:
   brokers: [%s]
@@ -169,7 +175,7 @@ metrics:
   listen: 127.0.0.1:%d
 log:
   format: json
-`, b.Addr(), testModel(t), freePort(t)))
+`, b.Addr(), testModel(t), metricsPort))
 
 	var stderr bytes.Buffer
 	cmd := exec.Command(qegateBin, "run", "--config", cfg)
@@ -202,6 +208,13 @@ log:
 			break
 		}
 	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
+	if code, body := httpGet(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d %q with every partition assigned and consumed", code, body)
+	}
+	// Everything is committed, so everything was written: the counters
+	// must equal what is read back from the topics below.
+	families := scrape(t, base+"/metrics")
 	start := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -286,6 +299,7 @@ log:
 	if len(reasons) < 8 {
 		t.Fatalf("want at least 8 distinct dead-letter reasons, got %v", reasons)
 	}
+	checkMetrics(t, families, seen, len(lines))
 	// kcat, a third-party client, reads the dead letters' headers back too.
 	out := b.Kcat(t, "-C", "-t", "qegate.deadletter", "-e", "-q", "-f", "%k %h\n")
 	if n := strings.Count(out, "qe-error="); n != len(badIDs) {
@@ -378,4 +392,79 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// scrape reads a Prometheus text exposition.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	code, body := httpGet(t, url)
+	if code != 200 {
+		t.Fatalf("GET %s = %d", url, code)
+	}
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return fams
+}
+
+// checkMetrics holds the scraped counters to what the topics hold: routes
+// per qegate_messages_total, one score per scored message, one latency
+// per message, no lag, the model named.
+func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[string][]string, total int) {
+	t.Helper()
+	want := map[string]float64{}
+	for _, topics := range seen {
+		route := "dead_letter"
+		switch tp := topics[0]; {
+		case strings.HasPrefix(tp, "publish."):
+			route = "accepted"
+		case strings.HasPrefix(tp, "postedit."):
+			route = "rejected"
+		case strings.HasPrefix(tp, "review."):
+			route = "review"
+		}
+		want[route]++
+	}
+	got := map[string]float64{}
+	for _, m := range fams["qegate_messages_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "route" {
+				got[l.GetValue()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("qegate_messages_total by route %v, topics hold %v", got, want)
+	}
+	var scores uint64
+	for _, m := range fams["qegate_score"].GetMetric() {
+		scores += m.GetHistogram().GetSampleCount()
+	}
+	if int(scores) != total-int(want["dead_letter"]) {
+		t.Fatalf("qegate_score holds %d scores, want %d", scores, total-int(want["dead_letter"]))
+	}
+	if n := fams["qegate_end_to_end_seconds"].GetMetric()[0].GetHistogram().GetSampleCount(); int(n) != total {
+		t.Fatalf("qegate_end_to_end_seconds observed %d messages, want %d", n, total)
+	}
+	for _, m := range fams["qegate_consumer_lag"].GetMetric() {
+		if m.GetGauge().GetValue() != 0 {
+			t.Fatalf("consumer lag %v after everything was committed: %v", m.GetGauge().GetValue(), m.GetLabel())
+		}
+	}
+	if len(fams["qegate_model_info"].GetMetric()) != 1 {
+		t.Fatalf("qegate_model_info: %v", fams["qegate_model_info"])
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -32,7 +33,12 @@ func newRunCmd() *cobra.Command {
 			// instead of killing it mid-initialisation.
 			stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
-			sc, err := app.OpenScorer(cfg.Model)
+			// SIGHUP reloads the model; caught from the start so that one
+			// arriving during start-up is not fatal (its default action).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			sc, err := app.OpenModel(cfg.Model, log)
 			if err != nil {
 				return err
 			}
@@ -41,13 +47,13 @@ func newRunCmd() *cobra.Command {
 				log.Info("stop signal during start-up; nothing was consumed")
 				return nil
 			}
-			man := sc.Manifest()
 			sessions, threads := sc.PoolSize()
-			log.Info("model loaded", "name", man.Name, "version", man.Version, "output", sc.DecisionOutput().Name,
+			log.Info("model loaded", "model", sc.Model().Tag(), "output", sc.Model().Output,
 				"sessions", sessions, "intra_op_threads", threads)
 
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			reg.MustRegister(sc.Collectors()...)
 			g, err := app.Build(stop, cfg, sc, app.Options{Log: log, Registry: reg})
 			if err != nil {
 				if stop.Err() != nil {
@@ -56,12 +62,14 @@ func newRunCmd() *cobra.Command {
 				}
 				return err
 			}
-			stopMetrics, err := app.ServeMetrics(cfg.Metrics.Listen, reg, log)
+			stopMetrics, err := app.ServeMetrics(cfg.Metrics, reg, g.Ready, log)
 			if err != nil {
 				_ = g.Close()
 				return err
 			}
 			defer stopMetrics()
+			go sc.Watch(stop, cfg.Model.WatchInterval)
+			go reloadOnHUP(stop, sc, hup)
 			log.Info("gate running", "brokers", cfg.Kafka.Brokers, "topics", cfg.Kafka.Topics, "group", cfg.Kafka.GroupID)
 			rep, runErr := g.Run(stop)
 			if err := g.Close(); err != nil {
@@ -76,4 +84,17 @@ func newRunCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "configs/qegate.yaml", "config file (YAML); QEGATE_* env vars override keys")
 	return cmd
+}
+
+// reloadOnHUP hot-reloads the model on each SIGHUP until ctx ends; a
+// refused model is logged by Reload and the old one keeps serving.
+func reloadOnHUP(ctx context.Context, m *app.Model, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_ = m.Reload(ctx)
+		}
+	}
 }

@@ -44,12 +44,19 @@ type ModelConfig struct {
 	// ("en-de": 0.62); the key "default" replaces the default threshold.
 	// Pairs not named keep the model's. Empty: the model's own.
 	Thresholds map[string]float64 `mapstructure:"thresholds"`
+	// WatchInterval is how often qegate run checks the model directory
+	// for changed files and hot-reloads the model (SIGHUP reloads at
+	// once). Zero disables watching; Defaults() has 10s.
+	WatchInterval time.Duration `mapstructure:"watch_interval"`
 }
 
 // MetricsConfig configures the Prometheus endpoint.
 type MetricsConfig struct {
-	// Listen is the address of /metrics and /healthz. Empty disables them.
+	// Listen is the address of /metrics, /healthz and /readyz. Empty
+	// disables them.
 	Listen string `mapstructure:"listen"`
+	// PProf adds Go's profiling handlers under /debug/pprof/ on Listen.
+	PProf bool `mapstructure:"pprof"`
 }
 
 // LogConfig configures slog.
@@ -72,7 +79,7 @@ func Defaults() Config {
 		Routes: pipeline.RoutesConfig{
 			Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", DeadLetter: "qegate.deadletter",
 		},
-		Model:    ModelConfig{Thresholds: map[string]float64{}},
+		Model:    ModelConfig{Thresholds: map[string]float64{}, WatchInterval: 10 * time.Second},
 		Pipeline: pipeline.Config{}.WithDefaults(),
 		Log:      LogConfig{Level: "info", Format: "text"},
 	}

@@ -22,6 +22,11 @@ type Gate struct {
 	Metrics *pipeline.Metrics
 	// Files is the file source of a file gate, nil for Kafka.
 	Files *source.File
+
+	model   GateScorer
+	kafka   *source.Kafka // nil for a file gate
+	brokers []string
+	probe   brokerProbe
 }
 
 // Options choose where a gate reads and writes and where it reports. The
@@ -58,13 +63,12 @@ func FileRoutes(reviewMargin float64) pipeline.RoutesConfig {
 // open scorer. For a Kafka gate it first checks that the brokers answer and
 // that every input topic and every output topic of the model's language
 // pairs exists. The caller runs the gate, then calls Close.
-func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*Gate, error) {
+func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	man := sc.Manifest()
-	router := pipeline.NewRouter(cfg.Routes, pipeline.ModelInfo{Name: man.Name, Version: man.Version, Output: sc.DecisionOutput().Name})
+	router := pipeline.NewRouter(cfg.Routes, sc.Model())
 	var reg prometheus.Registerer // a nil *Registry in an interface is not nil
 	if opts.Registry != nil {
 		reg = opts.Registry
@@ -72,7 +76,7 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 	m := pipeline.NewMetrics(reg)
 	dec := pipeline.NewDecoder(cfg.Input)
 
-	g := &Gate{Router: router, Metrics: m}
+	g := &Gate{Router: router, Metrics: m, model: sc}
 	var src pipeline.Source
 	if opts.Files != nil {
 		fs, err := source.NewFile(opts.Files.Input, dec, log)
@@ -93,11 +97,25 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 		if err := CheckTopics(ctx, cfg.Kafka.Brokers, topics); err != nil {
 			return nil, err
 		}
+		m.LimitLangPairs(lps)
+		if hot, ok := sc.(*Model); ok {
+			// A reloaded model may name new language pairs: their output
+			// topics must exist before it is swapped in.
+			hot.Check = func(ctx context.Context, next *scorer.Scorer) error {
+				lps := LangPairs(next, cfg.Input.LangPairs)
+				if err := CheckTopics(ctx, cfg.Kafka.Brokers, router.Topics(lps)); err != nil {
+					return err
+				}
+				m.LimitLangPairs(lps)
+				return nil
+			}
+		}
 		snk, err := sink.NewKafka(sink.KafkaConfig{Brokers: cfg.Kafka.Brokers})
 		if err != nil {
 			return nil, err
 		}
 		ks := source.NewKafka(cfg.Kafka, dec, m, log)
+		g.kafka, g.brokers = ks, cfg.Kafka.Brokers
 		if opts.Registry != nil {
 			opts.Registry.MustRegister(ks.Collector())
 		}

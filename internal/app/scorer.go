@@ -31,7 +31,7 @@ func OpenScorer(mc ModelConfig) (*scorer.Scorer, error) {
 
 // LangPairs lists the language pairs the model has thresholds for plus the
 // configured allow-list: the pairs whose output topics must exist.
-func LangPairs(sc *scorer.Scorer, extra []string) []string {
+func LangPairs(sc GateScorer, extra []string) []string {
 	seen := map[string]bool{}
 	for _, o := range sc.Manifest().Outputs {
 		for lp := range o.Thresholds {

@@ -26,7 +26,11 @@ func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message
 // partition to its last offset at the time of the call, partition by
 // partition, without keeping the messages (an audited input can be large).
 func Each(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	// A transport of its own: the shared default one pools connections,
+	// which go stale when a broker restarts (an audit after an incident).
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return fmt.Errorf("kafkaread: metadata %s: %w", topic, err)

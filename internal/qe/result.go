@@ -11,4 +11,19 @@ type Result struct {
 	// Outputs holds every model output after its transform, in the model
 	// manifest's order.
 	Outputs []float32
+	// Model is the model that produced the result; zero when the scorer
+	// does not say (the router then names its configured model).
+	Model Model
 }
+
+// Model identifies the model, and its decision output, that scored a pair:
+// with hot reload, consecutive outputs can come from different models.
+type Model struct {
+	Name    string
+	Version string
+	// Output is the name of the decision output (e.g. da51).
+	Output string
+}
+
+// Tag is the model as the qe-model header names it: name@version.
+func (m Model) Tag() string { return m.Name + "@" + m.Version }

@@ -1,0 +1,244 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qegate/qegate/internal/native"
+	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/scorer"
+)
+
+// GateScorer is what Build needs of a model: it scores, and its manifest
+// and pool size name and size the gate. *scorer.Scorer and *Model are one.
+type GateScorer interface {
+	Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error)
+	Manifest() *scorer.Manifest
+	Model() qe.Model
+	PoolSize() (sessions, intraOpThreads int)
+}
+
+// Model is a scorer that can be replaced while the gate runs (hot
+// reload): Reload loads the model directory again and swaps it in; calls
+// already running finish on the old model, which is closed once they have.
+// A model that fails to load, or that the Check hook refuses, is not
+// swapped in: the old one keeps serving. Every result names the model that
+// produced it. Safe for concurrent use.
+type Model struct {
+	cfg ModelConfig
+	log *slog.Logger
+
+	// Check, when set, vets a newly loaded model before it is swapped in
+	// (Build sets it to check the new model's output topics).
+	Check func(context.Context, *scorer.Scorer) error
+
+	reloadMu sync.Mutex // one reload at a time
+	cur      atomic.Pointer[loaded]
+	finger   string // fingerprint of the files the current model came from
+
+	info    *prometheus.GaugeVec
+	reloads *prometheus.CounterVec
+}
+
+// loaded is one open scorer and the calls using it.
+type loaded struct {
+	sc     *scorer.Scorer
+	mu     sync.RWMutex // held for reading by each Score call, for writing by retire
+	closed bool
+}
+
+// OpenModel loads the configured model (OpenScorer) for hot reload.
+func OpenModel(cfg ModelConfig, log *slog.Logger) (*Model, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Model{
+		cfg: cfg, log: log,
+		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "qegate_model_info", Help: "The model scoring now: 1 for its name, version and decision output.",
+		}, []string{"name", "version", "output"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_model_reloads_total", Help: "Model reloads by result: ok, or failed (the old model kept serving).",
+		}, []string{"result"}),
+	}
+	finger, err := fingerprint(m.dir())
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	sc, err := OpenScorer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.cur.Store(&loaded{sc: sc})
+	m.finger = finger
+	m.setInfo(sc.Model())
+	return m, nil
+}
+
+// Collectors returns the model's metrics for registration.
+func (m *Model) Collectors() []prometheus.Collector { return []prometheus.Collector{m.info, m.reloads} }
+
+func (m *Model) dir() string {
+	if m.cfg.ModelDir != "" {
+		return m.cfg.ModelDir
+	}
+	return native.DefaultModelDir()
+}
+
+func (m *Model) setInfo(id qe.Model) {
+	m.info.Reset()
+	m.info.WithLabelValues(id.Name, id.Version, id.Output).Set(1)
+}
+
+// acquire returns the current scorer, read-locked so that it is not closed
+// until release; a scorer retired between the load and the lock is skipped.
+func (m *Model) acquire() *loaded {
+	for {
+		l := m.cur.Load()
+		l.mu.RLock()
+		if !l.closed {
+			return l
+		}
+		l.mu.RUnlock()
+	}
+}
+
+// Score implements pipeline.Scorer on the current model.
+func (m *Model) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
+	l := m.acquire()
+	defer l.mu.RUnlock()
+	return l.sc.Score(ctx, pairs)
+}
+
+// Manifest returns the current model's manifest.
+func (m *Model) Manifest() *scorer.Manifest {
+	l := m.acquire()
+	defer l.mu.RUnlock()
+	return l.sc.Manifest()
+}
+
+// Model names the current model.
+func (m *Model) Model() qe.Model {
+	l := m.acquire()
+	defer l.mu.RUnlock()
+	return l.sc.Model()
+}
+
+// PoolSize returns the current model's ONNX Runtime pool size.
+func (m *Model) PoolSize() (int, int) {
+	l := m.acquire()
+	defer l.mu.RUnlock()
+	return l.sc.PoolSize()
+}
+
+// Reload loads the model directory again and swaps the new model in, or
+// returns why it did not (the old model keeps serving).
+func (m *Model) Reload(ctx context.Context) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	finger, _ := fingerprint(m.dir())
+	return m.reloadLocked(ctx, finger)
+}
+
+func (m *Model) reloadLocked(ctx context.Context, finger string) error {
+	sc, err := OpenScorer(m.cfg)
+	if err == nil && m.Check != nil {
+		if err = m.Check(ctx, sc); err != nil {
+			_ = sc.Close()
+		}
+	}
+	if err != nil {
+		m.reloads.WithLabelValues("failed").Inc()
+		m.log.Error("model reload refused; the old model keeps serving", "dir", m.dir(), "model", m.Model().Tag(), "err", err)
+		// The files are remembered, so the watcher does not retry the same
+		// broken model every interval; the next change is tried again.
+		m.finger = finger
+		return fmt.Errorf("model reload: %w", err)
+	}
+	old := m.cur.Swap(&loaded{sc: sc})
+	m.finger = finger
+	m.setInfo(sc.Model())
+	m.reloads.WithLabelValues("ok").Inc()
+	m.log.Info("model reloaded", "dir", m.dir(), "from", old.sc.Model().Tag(), "to", sc.Model().Tag())
+	go retire(old, m.log) // waits for the old model's in-flight calls
+	return nil
+}
+
+// retire closes a swapped-out scorer once its in-flight calls finished:
+// an ORT call is never abandoned.
+func retire(l *loaded, log *slog.Logger) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if err := l.sc.Close(); err != nil {
+		log.Warn("closing the previous model", "err", err)
+	}
+}
+
+// Watch reloads the model whenever its files change, checking every
+// interval, until ctx ends. interval <= 0 disables it.
+func (m *Model) Watch(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		finger, err := fingerprint(m.dir())
+		if err != nil {
+			continue // mid-copy or removed: keep serving, look again later
+		}
+		m.reloadMu.Lock()
+		if finger != m.finger {
+			_ = m.reloadLocked(ctx, finger)
+		}
+		m.reloadMu.Unlock()
+	}
+}
+
+// Close closes the current model; the caller stops scoring first.
+func (m *Model) Close() error {
+	l := m.cur.Load()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	return l.sc.Close()
+}
+
+// fingerprint identifies the model files by path (symlinks resolved, so a
+// swapped link counts as a change), size and modification time.
+func fingerprint(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("no model directory")
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	out := real
+	for _, name := range []string{scorer.ManifestFile, scorer.ModelFile, scorer.TokenizerFile} {
+		st, err := os.Stat(filepath.Join(real, name))
+		if err != nil {
+			return "", err
+		}
+		out += fmt.Sprintf("|%s:%d:%d", name, st.Size(), st.ModTime().UnixNano())
+	}
+	return out, nil
+}
