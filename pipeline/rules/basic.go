@@ -114,34 +114,42 @@ func (c *Checker) checkScript(_, mt, _, tgt string) (string, bool) {
 	if want == nil {
 		return "", false
 	}
-	var letters, in int
-	var other [8]rune // a few out-of-script letters, to name their script
+	// Letters are weighed like lengths (a CJK character as wideWeight
+	// Latin ones), or the Latin names that Chinese MT keeps as they are
+	// would outweigh the Chinese around them.
+	var letters, weight, in int
+	var other rune // an out-of-script letter, to name its script
 	for _, r := range mt {
 		if !unicode.IsLetter(r) {
 			continue
 		}
 		letters++
+		w := 1
+		if isWide(r) {
+			w = wideWeight
+		}
+		weight += w
 		if r < utf8.RuneSelf && want[0] == unicode.Latin {
 			if (r|0x20) >= 'a' && (r|0x20) <= 'z' {
-				in++
+				in += w
 			}
 			continue
 		}
 		if unicode.IsOneOf(want, r) {
-			in++
-		} else if n := letters - in - 1; n < len(other) {
-			other[n] = r
+			in += w
+		} else if other == 0 {
+			other = r
 		}
 	}
 	if letters < c.cfg.Script.MinLetters || letters == 0 {
 		return "", false
 	}
-	share := float64(in) / float64(letters)
+	share := float64(in) / float64(weight)
 	if share >= c.cfg.Script.MinShare {
 		return "", false
 	}
 	return fmt.Sprintf("wrong script: %.0f%% of letters are %s, want %s for %q",
-		100*(1-share), scriptName(other[0]), scriptNames(want), tgt), true
+		100*(1-share), scriptName(other), scriptNames(want), tgt), true
 }
 
 // tokens splits s into words (runs of letters, digits and marks) and single

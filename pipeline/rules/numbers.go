@@ -13,6 +13,7 @@ type number struct {
 	text   string
 	digits string
 	parts  []string
+	scaled bool // followed by a CJK scale character (万, 亿, 千)
 }
 
 // groupSep reports characters that separate digit groups or decimals.
@@ -69,7 +70,7 @@ func numbers(s string) []number {
 		}
 		parts = append(parts, trimZeros(group.String()))
 		d := trimZeros(cur.String())
-		n := number{text: s[start:end], digits: d}
+		n := number{text: s[start:end], digits: d, scaled: scaleAfter(s[end:])}
 		if len(parts) > 1 {
 			n.parts = parts
 		}
@@ -143,10 +144,22 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 		mn = numbers(mask(mt))
 	}
 	have := make(map[string]bool, 2*len(mn))
+	var scaled map[string]bool
 	for _, n := range mn {
 		have[n.digits] = true
 		for _, p := range n.parts {
 			have[p] = true
+		}
+		if n.scaled {
+			if scaled == nil {
+				scaled = map[string]bool{}
+			}
+			scaled[significant(n.digits)] = true
+		}
+	}
+	if hasCJK(mt) {
+		for _, v := range cjkNumbers(mt) {
+			have[v] = true
 		}
 	}
 	var missing []string
@@ -157,6 +170,9 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 		}
 		if n.parts != nil && allIn(n.parts, have) {
 			continue // "1,2,3" written as "1, 2, 3"
+		}
+		if scaled[significant(n.digits)] {
+			continue // "50,000" written as "5 万"
 		}
 		if !used[n.digits] && len(missing) < 3 {
 			missing = append(missing, fmt.Sprintf("%q", n.text))
@@ -190,4 +206,13 @@ func allIn(parts []string, have map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+func hasCJK(s string) bool {
+	for _, r := range s {
+		if isWide(r) {
+			return true
+		}
+	}
+	return false
 }

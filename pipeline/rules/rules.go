@@ -156,11 +156,11 @@ type check func(c *Checker, src, mt, lp, tgt string) (string, bool)
 
 // Checker runs the enabled rules. It is safe for concurrent use.
 type Checker struct {
-	cfg     Config
-	names   []string
-	checks  []check
-	bounds  map[string][2]float64
-	fallbk  [2]float64
+	cfg    Config
+	names  []string
+	checks []check
+	bounds map[string][2]float64
+	fallbk [2]float64
 }
 
 // New validates cfg, fills in defaults and loads the length bounds.
