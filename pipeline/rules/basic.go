@@ -80,6 +80,13 @@ func (c *Checker) copySimilarity(src, mt string) (float64, bool) {
 	if 1-float64(long-min(len(a), len(b)))/float64(long) < c.cfg.Copy.MinSimilarity {
 		return 0, false
 	}
+	// A cheaper lower bound next: one edit changes a character histogram's
+	// L1 distance by at most 2, so half of it bounds the edit distance
+	// from below; a translation's histogram is far from its source's.
+	maxD := int((1 - c.cfg.Copy.MinSimilarity) * float64(long))
+	if histDistance(a, b)/2 > maxD {
+		return 0, false
+	}
 	d := levenshtein(a, b, &s.row)
 	return 1 - float64(d)/float64(long), true
 }
@@ -259,4 +266,24 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// histDistance is the L1 distance of 64-bucket character histograms
+// (collisions only make it smaller, so the bound stays valid).
+func histDistance(a, b []rune) int {
+	var h [64]int
+	for _, r := range a {
+		h[r&63]++
+	}
+	for _, r := range b {
+		h[r&63]--
+	}
+	d := 0
+	for _, v := range h {
+		if v < 0 {
+			v = -v
+		}
+		d += v
+	}
+	return d
 }

@@ -46,13 +46,14 @@ func TestMLQE(t *testing.T) {
 	if share := float64(all.Good70) / float64(rep.Good70Pairs); share > 0.02 {
 		t.Errorf("rules reject %.1f%% of the DA >= 70 dev pairs, want <= 2%%", 100*share)
 	}
-	if base := float64(rep.BadPairs) / float64(rep.Pairs); all.Precision() < 2*base {
-		t.Errorf("chain precision %.2f, want at least twice the base rate %.2f", all.Precision(), base)
+	// Measured 0.72 against a base rate of 0.35 (docs/EVAL.md).
+	if all.Precision() < 0.6 {
+		t.Errorf("chain precision %.2f against DA < 51, want >= 0.6", all.Precision())
 	}
 	// What the rules exist for they must catch (almost) always.
 	for kind, min := range map[string]float64{
 		KindEmpty: 1, KindCopy: 1, KindWrongScript: 1, KindPlaceholder: 1, KindTagDrop: 1,
-		KindURLDrop: 1, KindLoop: 0.95, KindNumberEdit: 0.95, KindTruncation: 0.9, KindNearCopy: 0.9,
+		KindURLDrop: 1, KindLoop: 0.95, KindNumberEdit: 0.95, KindTruncation: 0.95, KindNearCopy: 0.85,
 	} {
 		if got := rep.Caught(kind); !(got >= min) {
 			t.Errorf("%s: caught %.3f, want >= %.2f", kind, got, min)

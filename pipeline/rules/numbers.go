@@ -12,8 +12,12 @@ import (
 type number struct {
 	text   string
 	digits string
+	raw    string // digits with leading zeros
 	parts  []string
 	scaled bool // followed by a CJK scale character (万, 亿, 千)
+	decade bool // "1920s": Chinese MT writes "20 世纪 20 年代"
+	start  int
+	end    int
 }
 
 // groupSep reports characters that separate digit groups or decimals.
@@ -69,8 +73,10 @@ func numbers(s string) []number {
 			return
 		}
 		parts = append(parts, trimZeros(group.String()))
-		d := trimZeros(cur.String())
-		n := number{text: s[start:end], digits: d, scaled: scaleAfter(s[end:])}
+		raw := cur.String()
+		d := trimZeros(raw)
+		n := number{text: s[start:end], digits: d, raw: raw, scaled: scaleAfter(s[end:]), start: start, end: end,
+			decade: len(d) == 4 && d[3] == '0' && (strings.HasPrefix(s[end:], "s") || strings.HasPrefix(s[end:], "'s"))}
 		if len(parts) > 1 {
 			n.parts = parts
 		}
@@ -157,6 +163,13 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 			scaled[significant(n.digits)] = true
 		}
 	}
+	// "9, 000": MT tokenizers split digit groups; accept the joined form.
+	for i := 0; i+1 < len(mn); i++ {
+		gap := mt[mn[i].end:mn[i+1].start]
+		if (gap == ", " || gap == " , " || gap == " ") && len(mn[i+1].raw) == 3 && len(mn[i].raw) <= 3 {
+			have[trimZeros(mn[i].raw+mn[i+1].raw)] = true
+		}
+	}
 	if hasCJK(mt) {
 		for _, v := range cjkNumbers(mt) {
 			have[v] = true
@@ -170,6 +183,9 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 		}
 		if n.parts != nil && allIn(n.parts, have) {
 			continue // "1,2,3" written as "1, 2, 3"
+		}
+		if n.decade && have[n.digits[2:]] {
+			continue // "the 1920s" written as "20 年代"
 		}
 		if scaled[significant(n.digits)] {
 			continue // "50,000" written as "5 万"

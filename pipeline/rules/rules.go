@@ -74,7 +74,8 @@ type ScriptConfig struct {
 	// Disabled turns the rule off.
 	Disabled bool `mapstructure:"disabled"`
 	// MinShare is the share of the MT's letters that must be in one of
-	// tgt_lang's scripts. Zero means 0.5.
+	// tgt_lang's scripts (CJK characters weighed as in lengths). Zero
+	// means 0.3.
 	MinShare float64 `mapstructure:"min_share"`
 	// MinLetters is how many letters the MT needs before the rule applies.
 	// Zero means 3.
@@ -104,13 +105,13 @@ type LengthRatioConfig struct {
 	// Quantile picks the bounds from the shipped table (fitted on MLQE-PE
 	// train, DA >= 51 pairs): the Quantile and 1-Quantile quantiles of the
 	// ratio, widened by Slack. One of the table's levels: 0.001, 0.005,
-	// 0.01, 0.025. Zero means 0.005.
+	// 0.01, 0.025. Zero means 0.001.
 	Quantile float64 `mapstructure:"quantile"`
 	// Slack widens the bounds: [lo/Slack, hi*Slack]. Zero means 1.1.
 	Slack float64 `mapstructure:"slack"`
 	// MinSrcChars is the source length (weighted characters) below which
 	// the rule does not apply: short segments have noisy ratios. Zero
-	// means 30.
+	// means 20.
 	MinSrcChars int `mapstructure:"min_src_chars"`
 	// Bounds overrides the table per language pair ("en-de": [0.6, 1.9]);
 	// the key "*" overrides the fallback for pairs not in the table.
@@ -235,10 +236,13 @@ func langPair(srcLang, tgtLang string) (lp, tgt string) {
 	return primary(normTag(srcLang)) + "-" + primary(tgt), tgt
 }
 
+// normTag lower-cases and turns "_" into "-"; a code that is not valid
+// UTF-8 (the decoder dead-letters those, but Check takes any string) is
+// repaired so that reasons stay valid UTF-8.
 func normTag(s string) string {
 	for i := 0; i < len(s); i++ {
-		if b := s[i]; b == '_' || (b >= 'A' && b <= 'Z') {
-			return strings.ReplaceAll(strings.ToLower(s), "_", "-")
+		if b := s[i]; b == '_' || (b >= 'A' && b <= 'Z') || b >= 0x80 {
+			return strings.ReplaceAll(strings.ToLower(strings.ToValidUTF8(s, "\ufffd")), "_", "-")
 		}
 	}
 	return s
@@ -285,12 +289,12 @@ func (cfg *Config) fill() error {
 	}
 	def(&cfg.Copy.MinSimilarity, 0.9)
 	defi(&cfg.Copy.MinLetters, 20)
-	def(&cfg.Script.MinShare, 0.5)
+	def(&cfg.Script.MinShare, 0.3)
 	defi(&cfg.Script.MinLetters, 3)
 	defi(&cfg.Repetition.MaxN, 4)
-	def(&cfg.LengthRatio.Quantile, 0.005)
+	def(&cfg.LengthRatio.Quantile, 0.001)
 	def(&cfg.LengthRatio.Slack, 1.1)
-	defi(&cfg.LengthRatio.MinSrcChars, 30)
+	defi(&cfg.LengthRatio.MinSrcChars, 20)
 	defi(&cfg.Numbers.MinDigits, 2)
 
 	bad := func(key string, v any, want string) error {
