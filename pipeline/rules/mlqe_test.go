@@ -107,6 +107,12 @@ func TestMLQESweep(t *testing.T) {
 		vs = append(vs, variant{fmt.Sprintf("script min_share=%v", s), RuleScript, []string{KindWrongScript},
 			only(RuleScript, func(c *Config) { c.Script.MinShare = s })})
 	}
+	for _, h := range []int{3, 4, 6} {
+		for _, r := range []float64{1.5, 2, 3} {
+			vs = append(vs, variant{fmt.Sprintf("language min_hits=%d min_ratio=%v", h, r), RuleLanguage, []string{KindWrongLanguage, KindCopy, KindNearCopy},
+				only(RuleLanguage, func(c *Config) { c.Language.MinHits, c.Language.MinRatio = h, r })})
+		}
+	}
 	for _, m := range []int{2, 3, 4} {
 		vs = append(vs, variant{fmt.Sprintf("repetition min_repeats=%d", m), RuleRepetition, []string{KindLoop},
 			only(RuleRepetition, func(c *Config) { c.Repetition.MinRepeats = m })})
@@ -150,6 +156,8 @@ func disable(cfg *Config, rule string) {
 		cfg.Copy.Disabled = true
 	case RuleScript:
 		cfg.Script.Disabled = true
+	case RuleLanguage:
+		cfg.Language.Disabled = true
 	case RuleRepetition:
 		cfg.Repetition.Disabled = true
 	case RuleLengthRatio:

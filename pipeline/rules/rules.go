@@ -13,6 +13,7 @@ const (
 	RuleEmpty        = "empty"
 	RuleCopy         = "copy"
 	RuleScript       = "script"
+	RuleLanguage     = "language"
 	RuleRepetition   = "repetition"
 	RuleLengthRatio  = "length_ratio"
 	RulePlaceholders = "placeholders"
@@ -23,7 +24,7 @@ const (
 // first, so that a pair that breaks several rules gets the most telling
 // reason (a loop also breaks the length ratio, a truncation also drops
 // numbers; "repetition" and "length_ratio" say more than "numbers").
-var order = []string{RuleEmpty, RuleCopy, RuleScript, RuleRepetition, RuleLengthRatio, RulePlaceholders, RuleNumbers}
+var order = []string{RuleEmpty, RuleCopy, RuleScript, RuleLanguage, RuleRepetition, RuleLengthRatio, RulePlaceholders, RuleNumbers}
 
 // Config configures the prefilters. The zero value is the measured default
 // (docs/EVAL.md, "Rule prefilters"): every rule on, with the parameters
@@ -39,6 +40,7 @@ type Config struct {
 	Empty       EmptyConfig       `mapstructure:"empty"`
 	Copy        CopyConfig        `mapstructure:"copy"`
 	Script      ScriptConfig      `mapstructure:"script"`
+	Language    LanguageConfig    `mapstructure:"language"`
 	Repetition  RepetitionConfig  `mapstructure:"repetition"`
 	LengthRatio LengthRatioConfig `mapstructure:"length_ratio"`
 	Placeholder PlaceholderConfig `mapstructure:"placeholders"`
@@ -80,6 +82,23 @@ type ScriptConfig struct {
 	// MinLetters is how many letters the MT needs before the rule applies.
 	// Zero means 3.
 	MinLetters int `mapstructure:"min_letters"`
+}
+
+// LanguageConfig: Latin-script MT whose function words ("the", "und",
+// "și"...) are mostly those of the source language or of English rather
+// than tgt_lang's is rejected (English MT for German, Estonian left in
+// place for et-en). Only tgt_lang en, de, fr, es, it, pt, nl, ro,
+// et, sv, pl and cs are checked; others pass.
+type LanguageConfig struct {
+	// Disabled turns the rule off.
+	Disabled bool `mapstructure:"disabled"`
+	// MinHits is how many function words of the other language (the
+	// source's or English) the MT needs before the rule applies: names
+	// and titles have few. Zero means 4.
+	MinHits int `mapstructure:"min_hits"`
+	// MinRatio is how many times more function words the best other
+	// language must have than tgt_lang. Zero means 2.
+	MinRatio float64 `mapstructure:"min_ratio"`
 }
 
 // RepetitionConfig: MT with an n-gram repeated back to back (a decoder
@@ -193,6 +212,7 @@ var checks = map[string]check{
 	RuleEmpty:        (*Checker).checkEmpty,
 	RuleCopy:         (*Checker).checkCopy,
 	RuleScript:       (*Checker).checkScript,
+	RuleLanguage:     (*Checker).checkLanguage,
 	RuleRepetition:   (*Checker).checkRepetition,
 	RuleLengthRatio:  (*Checker).checkLength,
 	RulePlaceholders: (*Checker).checkPlaceholders,
@@ -263,6 +283,8 @@ func (cfg *Config) disabled(rule string) bool {
 		return cfg.Copy.Disabled
 	case RuleScript:
 		return cfg.Script.Disabled
+	case RuleLanguage:
+		return cfg.Language.Disabled
 	case RuleRepetition:
 		return cfg.Repetition.Disabled
 	case RuleLengthRatio:
@@ -291,6 +313,8 @@ func (cfg *Config) fill() error {
 	defi(&cfg.Copy.MinLetters, 20)
 	def(&cfg.Script.MinShare, 0.3)
 	defi(&cfg.Script.MinLetters, 3)
+	defi(&cfg.Language.MinHits, 4)
+	def(&cfg.Language.MinRatio, 2)
 	defi(&cfg.Repetition.MaxN, 4)
 	def(&cfg.LengthRatio.Quantile, 0.001)
 	def(&cfg.LengthRatio.Slack, 1.1)
@@ -309,6 +333,10 @@ func (cfg *Config) fill() error {
 		return bad("script.min_share", cfg.Script.MinShare, "want a value in (0, 1]")
 	case cfg.Script.MinLetters < 0:
 		return bad("script.min_letters", cfg.Script.MinLetters, "want >= 0")
+	case cfg.Language.MinHits < 0:
+		return bad("language.min_hits", cfg.Language.MinHits, "want >= 0")
+	case !(cfg.Language.MinRatio >= 1) || math.IsInf(cfg.Language.MinRatio, 0):
+		return bad("language.min_ratio", cfg.Language.MinRatio, "want a finite value >= 1")
 	case cfg.Repetition.MaxN < 1 || cfg.Repetition.MaxN > 16:
 		return bad("repetition.max_n", cfg.Repetition.MaxN, "want 1..16")
 	case cfg.Repetition.MinRepeats < 0 || cfg.Repetition.MinRepeats == 1:

@@ -119,6 +119,21 @@ func TestScript(t *testing.T) {
 	})
 }
 
+func TestLanguage(t *testing.T) {
+	runCases(t, RuleLanguage, nil, []ruleCase{
+		{name: "English for German", src: srcEN, mt: "The museum on the hill is closed on Mondays and it is open at the weekend.", reject: true, reasonSubstr: `reads as "en", not "de"`},
+		{name: "source left in place for et-en", src: "x", mt: "Vastuse määravad tõenäoliselt teadlase eelnev kogemus ja see on oma aja mille kui ka.", srcL: "et", tgtL: "en", reject: true, reasonSubstr: `reads as "et"`},
+		{name: "German for English", src: "x", mt: "Das Museum ist am Montag nicht geöffnet und die Ausstellung wurde von der Stadt bezahlt.", srcL: "de", tgtL: "en", reject: true},
+		{name: "German", src: srcEN, mt: mtDE},
+		{name: "English title inside German", src: srcEN, mt: "In Jugoslawien spielte er in dem Film The Tartars and Battle of Neretva."},
+		{name: "Spanish names in German MT", src: "Manuel de Aguirre wrote in El Correo de los Ciegos and El Diario de Madrid.",
+			mt: "Manuel de Aguirre schrieb in El Correo de los Ciegos und El Diario de Madrid."},
+		{name: "too few function words", src: srcEN, mt: "The Tartars"},
+		{name: "language without a list passes", src: srcEN, mt: "The museum is closed on Mondays and it is open at the weekend.", tgtL: "fi"},
+		{name: "capitalized function words count", src: srcEN, mt: "THE MUSEUM IS CLOSED ON MONDAYS AND IT IS OPEN AT THE WEEKEND.", reject: true},
+	})
+}
+
 func TestRepetition(t *testing.T) {
 	runCases(t, RuleRepetition, nil, []ruleCase{
 		{name: "word loop", src: srcEN, mt: "Das Museum ist ist ist ist geschlossen.", reject: true, reasonSubstr: `"ist" repeated 4 times`},
