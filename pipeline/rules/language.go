@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -41,8 +42,7 @@ var fwLangs, fwIndex = func() ([]string, map[string]uint32) {
 	for l := range functionWords {
 		langs = append(langs, l)
 	}
-	// a fixed order keeps reasons deterministic
-	sortStrings(langs)
+	slices.Sort(langs) // a fixed order keeps reasons deterministic
 	idx := map[string]uint32{}
 	for i, l := range langs {
 		for _, w := range functionWords[l] {
@@ -51,14 +51,6 @@ var fwLangs, fwIndex = func() ([]string, map[string]uint32) {
 	}
 	return langs, idx
 }()
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
 
 // checkLanguage rejects Latin-script MT whose function words are clearly
 // another language's than tgt_lang's.

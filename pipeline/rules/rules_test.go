@@ -364,3 +364,29 @@ func TestLangPair(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue12 replays the pairs of issue 12 that the gate published with
+// high scores; each must now be stopped by the rule meant for it. The
+// unrelated German sentence is the model's job: the rules let it through,
+// and this test says so.
+func TestIssue12(t *testing.T) {
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "In 1832 the town council decided to build a new bridge over the river, which was finished eleven years later after many delays and a flood."
+	for _, tc := range []struct{ name, mt, rule string }{
+		{"untranslated copy", src, RuleCopy},
+		{"Cyrillic translation", "В 1832 году городской совет решил построить новый мост через реку, который был закончен через одиннадцать лет.", RuleScript},
+		{"changed year", "Im Jahr 1923 beschloss der Stadtrat, eine neue Brücke über den Fluss zu bauen, die nach vielen Verzögerungen und einer Flut elf Jahre später fertig war.", RuleNumbers},
+		{"3 words for 25", "Der Stadtrat beschloss", RuleLengthRatio},
+		{"unrelated German sentence (model's job)", "Das Museum auf dem Hügel ist montags und an allen gesetzlichen Feiertagen geschlossen, im Sommer aber bis 1832 Uhr geöffnet.", ""},
+		{"good translation", "Im Jahr 1832 beschloss der Stadtrat, eine neue Brücke über den Fluss zu bauen, die nach vielen Verzögerungen und einer Flut elf Jahre später fertig war.", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if v := c.Check(src, tc.mt, "en", "de"); v.Rule != tc.rule {
+				t.Fatalf("Check = %+v, want rule %q", v, tc.rule)
+			}
+		})
+	}
+}
