@@ -16,8 +16,11 @@ type number struct {
 	parts  []string
 	scaled bool // followed by a CJK scale character (万, 亿, 千)
 	decade bool // "1920s": Chinese MT writes "20 世纪 20 年代"
-	start  int
-	end    int
+	// shortYear: two digits after an apostrophe ("'90"), which MT may
+	// write in full ("1990")
+	shortYear bool
+	start     int
+	end       int
 }
 
 // groupSep reports characters that separate digit groups or decimals.
@@ -76,7 +79,8 @@ func numbers(s string) []number {
 		raw := cur.String()
 		d := trimZeros(raw)
 		n := number{text: s[start:end], digits: d, raw: raw, scaled: scaleAfter(s[end:]), start: start, end: end,
-			decade: len(d) == 4 && d[3] == '0' && (strings.HasPrefix(s[end:], "s") || strings.HasPrefix(s[end:], "'s"))}
+			shortYear: len(raw) == 2 && (strings.HasSuffix(s[:start], "'") || strings.HasSuffix(s[:start], "\u2019")),
+			decade:    len(d) == 4 && d[3] == '0' && (strings.HasPrefix(s[end:], "s") || strings.HasPrefix(s[end:], "'s"))}
 		if len(parts) > 1 {
 			n.parts = parts
 		}
@@ -167,7 +171,14 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 	for i := 0; i+1 < len(mn); i++ {
 		gap := mt[mn[i].end:mn[i+1].start]
 		if (gap == ", " || gap == " , " || gap == " ") && len(mn[i+1].raw) == 3 && len(mn[i].raw) <= 3 {
-			have[trimZeros(mn[i].raw+mn[i+1].raw)] = true
+			joined := trimZeros(mn[i].raw + mn[i+1].raw)
+			have[joined] = true
+			if mn[i+1].scaled { // "1, 000 万"
+				if scaled == nil {
+					scaled = map[string]bool{}
+				}
+				scaled[significant(joined)] = true
+			}
 		}
 	}
 	if hasCJK(mt) {
@@ -186,6 +197,9 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 		}
 		if n.decade && have[n.digits[2:]] {
 			continue // "the 1920s" written as "20 年代"
+		}
+		if n.shortYear && yearEnding(mn, n.raw) {
+			continue // "the '90s" written as "the 1990s"
 		}
 		if scaled[significant(n.digits)] {
 			continue // "50,000" written as "5 万"
@@ -227,6 +241,16 @@ func allIn(parts []string, have map[string]bool) bool {
 func hasCJK(s string) bool {
 	for _, r := range s {
 		if isWide(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// yearEnding reports an MT number of four digits ending in the two of yy.
+func yearEnding(mn []number, yy string) bool {
+	for _, m := range mn {
+		if len(m.digits) == 4 && strings.HasSuffix(m.digits, yy) {
 			return true
 		}
 	}

@@ -224,6 +224,10 @@ func TestNumbers(t *testing.T) {
 		{name: "Chinese scale with decimals", src: "About 3.6 million commuters", mt: "大约 360 万通勤者", tgtL: "zh"},
 		{name: "decade", src: "in the 1920s", mt: "20 世纪 20 年代", tgtL: "zh"},
 		{name: "MT tokenizer split group", src: "at 9000 yd", mt: "在 9, 000 码", tgtL: "zh"},
+		{name: "split group with scale", src: "to perhaps 10 million hearers", mt: "向大约 1, 000 万听众", tgtL: "zh"},
+		{name: "short year written in full", src: "În anii '90, transportul", mt: "In the 1990s, shipping", srcL: "ro", tgtL: "en"},
+		{name: "short year changed", src: "În anii '90, transportul", mt: "In the 1980s, shipping", srcL: "ro", tgtL: "en", reject: true},
+		{name: "digits typo", src: "până în 1660.", mt: "until 16660.", srcL: "ro", tgtL: "en", reject: true, reasonSubstr: `"1660" missing in MT (MT has "16660")`},
 		{name: "number in placeholder ignored", src: "Hello {0}, see https://x.org/p/123", mt: "Hallo"},
 		{name: "no numbers", src: srcEN, mt: mtDE},
 	})
