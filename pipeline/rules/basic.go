@@ -156,7 +156,7 @@ func (c *Checker) checkScript(_, mt, _, tgt string) (string, bool) {
 		return "", false
 	}
 	return fmt.Sprintf("wrong script: %.0f%% of letters are %s, want %s for %q",
-		100*(1-share), scriptName(other), scriptNames(want), tgt), true
+		100*(1-share), scriptName(other), scriptNames(want), short(tgt)), true
 }
 
 // tokens splits s into words (runs of letters, digits and marks) and single
@@ -241,10 +241,7 @@ func (c *Checker) checkRepetition(src, mt, _, _ string) (string, bool) {
 	if sn, sreps, _ := longestLoop(s.toks, c.cfg.Repetition.MaxN); sn > 0 && sreps*sn >= reps*n {
 		return "", false // the source repeats as much: a faithful translation may too
 	}
-	if len(gram) > 60 {
-		gram = truncateUTF8(gram, 60) + "..."
-	}
-	return fmt.Sprintf("repetition: %q repeated %d times in MT", gram, reps), true
+	return fmt.Sprintf("repetition: %q repeated %d times in MT", short(gram), reps), true
 }
 
 func (c *Checker) minRepeats(n int) int {
@@ -257,6 +254,18 @@ func (c *Checker) minRepeats(n int) int {
 	}
 	return m
 }
+
+// short keeps what reasons quote from the text to maxQuote bytes: reasons
+// travel in a Kafka header and a metric-free log line, and a URL or a
+// number can be arbitrarily long.
+func short(s string) string {
+	if len(s) <= maxQuote {
+		return s
+	}
+	return truncateUTF8(s, maxQuote) + "..."
+}
+
+const maxQuote = 60
 
 func truncateUTF8(s string, n int) string {
 	if len(s) <= n {

@@ -39,5 +39,9 @@ func FuzzCheck(f *testing.F) {
 		if !utf8.ValidString(v.Reason) {
 			t.Fatalf("reason is not valid UTF-8: %q", v.Reason)
 		}
+		// three quoted items of at most maxQuote bytes, %q-escaped, plus text
+		if len(v.Reason) > 3*4*(maxQuote+5)+200 {
+			t.Fatalf("reason of %d bytes: %.100q...", len(v.Reason), v.Reason)
+		}
 	})
 }

@@ -136,7 +136,7 @@ func (c *Checker) checkLength(src, mt, lp, _ string) (string, bool) {
 	if r > b[1] {
 		which = "MT too long"
 	}
-	return fmt.Sprintf("length ratio: %s (%.2f of the source, bounds [%.2f, %.2f] for %s)", which, r, b[0], b[1], lp), true
+	return fmt.Sprintf("length ratio: %s (%.2f of the source, bounds [%.2f, %.2f] for %s)", which, r, b[0], b[1], short(lp)), true
 }
 
 // FitBounds computes the bounds table from labelled pairs: for each

@@ -205,7 +205,7 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 			continue // "50,000" written as "5 万"
 		}
 		if !used[n.digits] && len(missing) < 3 {
-			missing = append(missing, fmt.Sprintf("%q", n.text))
+			missing = append(missing, fmt.Sprintf("%q", short(n.text)))
 		}
 		used[n.digits] = true
 	}
@@ -220,7 +220,7 @@ func (c *Checker) checkNumbers(src, mt, _, _ string) (string, bool) {
 	var extra []string
 	for _, n := range mn {
 		if !srcHas[n.digits] && len(n.digits) >= c.cfg.Numbers.MinDigits && len(extra) < 3 {
-			extra = append(extra, fmt.Sprintf("%q", n.text))
+			extra = append(extra, fmt.Sprintf("%q", short(n.text)))
 		}
 	}
 	if len(extra) > 0 {

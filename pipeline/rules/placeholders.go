@@ -116,7 +116,7 @@ func (c *Checker) checkPlaceholders(src, mt, _, _ string) (string, bool) {
 		}
 		if n, m := count(sp, p.key), count(mp, p.key); m < n {
 			if len(missing) < 3 {
-				q := fmt.Sprintf("%q", p.text)
+				q := fmt.Sprintf("%q", short(p.text))
 				if n > 1 {
 					q += fmt.Sprintf(" (%d of %d)", n-m, n)
 				}

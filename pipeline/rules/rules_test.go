@@ -192,6 +192,7 @@ func TestPlaceholders(t *testing.T) {
 		{name: "URL translated", src: "See https://example.org/docs/page-7.", mt: "Siehe https://example.org/dokumente/seite-7.", reject: true, reasonSubstr: `URL not preserved: "https://example.org/docs/page-7"`},
 		{name: "www URL split by tokenizer", src: "Visit www.example.com today", mt: "Besuchen Sie heute www. example. com", reject: true},
 		{name: "URL with percent escapes and braces", src: "Open https://x.org/a%20b?q={id}", mt: "Öffnen Sie https://x.org/a%20b?q={id}"},
+		{name: "long URL quoted short", src: "See https://example.org/" + strings.Repeat("a", 500), mt: "Siehe", reject: true, reasonSubstr: `aaa..."`},
 		{name: "e-mail", src: "Write to Help@Example.com.", mt: "Schreiben Sie an help@example.com."},
 		{name: "e-mail lost", src: "Write to help@example.com.", mt: "Schreiben Sie uns.", reject: true, reasonSubstr: "e-mail address not preserved"},
 		{name: "mixed kinds", src: "{0} at https://a.org", mt: "bei", reject: true, reasonSubstr: "placeholders/tags/URLs not preserved"},
