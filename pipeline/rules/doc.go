@@ -8,7 +8,7 @@
 // The package is a leaf: it takes plain strings and imports nothing of
 // qegate, so the pipeline, `qegate filter` and `qegate eval` can share
 // it. A Checker is immutable and safe for concurrent use; Check costs
-// about 10 µs per pair (docs/EVAL.md, "Rule prefilters").
+// about 8 µs per pair (docs/EVAL.md, "Rule prefilters").
 //
 //	c, err := rules.New(cfg.Rules)         // once, at start-up
 //	v := c.Check(src, mt, srcLang, tgtLang) // per pair, after decoding
