@@ -77,6 +77,21 @@ func stageArg(st instructions.Stage, name string) (string, bool) {
 	return "", false
 }
 
+// stageDeclares reports whether a stage declares ARG name (with or
+// without a default), which makes a meta ARG visible in it.
+func stageDeclares(st instructions.Stage, name string) bool {
+	for _, c := range st.Commands {
+		if a, ok := c.(*instructions.ArgCommand); ok {
+			for _, kv := range a.Args {
+				if kv.Key == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // DockerfileSetup names the files CheckDockerfile reads.
 type DockerfileSetup struct {
 	Repo       string // build context: the repository root
@@ -266,16 +281,28 @@ func CheckDockerfile(s DockerfileSetup) (*ImageFacts, error) {
 // the ONNX Runtime default of deploy/setup/onnxruntime.sh, and a Go at
 // least go.mod's.
 func checkVersions(problems *errs, repo string, d *Dockerfile) {
-	for _, st := range d.Stages {
+	// ORT_VERSION: one default, before the first FROM, inherited by every
+	// stage that runs the script; a stage default of its own could make the
+	// ort and build stages disagree (the build stage would then try npm).
+	script, err := os.ReadFile(filepath.Join(repo, "deploy", "setup", "onnxruntime.sh"))
+	if err != nil {
+		problems.addf("dockerfile: %w", err)
+	} else if m := regexp.MustCompile(`VERSION="\$\{ORT_VERSION:-([^}]+)\}"`).FindSubmatch(script); m == nil || string(m[1]) != d.MetaArgs["ORT_VERSION"] {
+		problems.addf("dockerfile: ARG ORT_VERSION=%s (before the first FROM) differs from deploy/setup/onnxruntime.sh's default", d.MetaArgs["ORT_VERSION"])
+	}
+	for i, st := range d.Stages {
 		if v, ok := stageArg(st, "ORT_VERSION"); ok {
-			script, err := os.ReadFile(filepath.Join(repo, "deploy", "setup", "onnxruntime.sh"))
-			if err != nil {
-				problems.addf("dockerfile: %w", err)
+			problems.addf("dockerfile: stage %d sets its own ORT_VERSION default %s; declare it once before the first FROM", i, v)
+		}
+		for _, c := range st.Commands {
+			r, ok := c.(*instructions.RunCommand)
+			if !ok {
 				continue
 			}
-			m := regexp.MustCompile(`VERSION="\$\{ORT_VERSION:-([^}]+)\}"`).FindSubmatch(script)
-			if m == nil || string(m[1]) != v {
-				problems.addf("dockerfile: ORT_VERSION %s differs from deploy/setup/onnxruntime.sh's default", v)
+			line := strings.Join(r.CmdLine, " ")
+			if (strings.Contains(line, "onnxruntime.sh") || strings.Contains(line, "make build")) &&
+				(!stageDeclares(st, "ORT_VERSION") || !strings.Contains(line, "ORT_VERSION=")) {
+				problems.addf("dockerfile: stage %d runs deploy/setup/onnxruntime.sh (directly or through make build) without ARG ORT_VERSION passed to it", i)
 			}
 		}
 	}
