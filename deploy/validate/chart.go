@@ -27,6 +27,7 @@ type ChartFacts struct {
 	KEDA        bool // a ScaledObject was rendered
 	Topic       string
 	Secrets     []string // Secret names the chart made
+	Dashboard   string   // the dashboard ConfigMap's qegate.json, if rendered
 }
 
 // CheckRendered checks one chart rendering as a whole: each object is
@@ -48,19 +49,32 @@ type ChartFacts struct {
 func CheckRendered(r *Rendered, cfg *ConfigSchema, keda *KEDA, img *ImageFacts) (*ChartFacts, error) {
 	var problems errs
 	f := &ChartFacts{}
-	if len(r.Deployments) != 1 || len(r.ConfigMaps) != 1 || len(r.Services) != 1 {
-		return nil, fmt.Errorf("chart: want one Deployment, ConfigMap and Service, got %v", r.Kinds)
+	// The config ConfigMap holds qegate.yaml; a dashboard ConfigMap
+	// (grafanaDashboard.enabled) holds qegate.json.
+	var cm *corev1.ConfigMap
+	for _, m := range r.ConfigMaps {
+		switch {
+		case m.Data["qegate.yaml"] != "" && cm == nil:
+			cm = m
+		case m.Data["qegate.json"] != "":
+			if _, err := CheckDashboard([]byte(m.Data["qegate.json"])); err != nil {
+				problems.addf("chart: ConfigMap %s: %w", m.Name, err)
+			}
+			f.Dashboard = m.Data["qegate.json"]
+		default:
+			problems.addf("chart: ConfigMap %s holds neither qegate.yaml nor a dashboard", m.Name)
+		}
 	}
-	dep, cm, svc := r.Deployments[0], r.ConfigMaps[0], r.Services[0]
+	if len(r.Deployments) != 1 || cm == nil || len(r.Services) != 1 {
+		return nil, fmt.Errorf("chart: want one Deployment, config ConfigMap and Service, got %v", r.Kinds)
+	}
+	dep, svc := r.Deployments[0], r.Services[0]
 	for _, s := range r.Secrets {
 		f.Secrets = append(f.Secrets, s.Name)
 	}
 
 	// Config.
-	doc, ok := cm.Data["qegate.yaml"]
-	if !ok {
-		return nil, fmt.Errorf("chart: ConfigMap %s has no qegate.yaml", cm.Name)
-	}
+	doc := cm.Data["qegate.yaml"]
 	conf, err := cfg.Check([]byte(doc))
 	if err != nil {
 		return nil, fmt.Errorf("chart: ConfigMap %s: %w", cm.Name, err)

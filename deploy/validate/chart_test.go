@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -60,6 +61,7 @@ func TestChartRender(t *testing.T) {
 		topic     string
 		secrets   []string
 		configHas map[string]any // dotted key -> value in qegate.yaml
+		dashboard bool           // the dashboard ConfigMap, equal to compose's
 	}{
 		{
 			name:     "defaults",
@@ -90,6 +92,12 @@ func TestChartRender(t *testing.T) {
 			set:      []string{"resources.limits.cpu=1500m", "resources.requests.cpu=1"},
 			kinds:    []string{"ServiceAccount", "ConfigMap", "Service", "Deployment", "PodDisruptionBudget"},
 			replicas: 2, sessions: 1,
+		},
+		{
+			name:     "Grafana dashboard ConfigMap",
+			set:      []string{"grafanaDashboard.enabled=true"},
+			kinds:    []string{"ServiceAccount", "ConfigMap", "ConfigMap", "Service", "Deployment", "PodDisruptionBudget"},
+			replicas: 2, sessions: 2, dashboard: true,
 		},
 		{
 			name:     "explicit sessions and threads",
@@ -123,6 +131,17 @@ func TestChartRender(t *testing.T) {
 			}
 			if !slices.Equal(f.Secrets, tc.secrets) {
 				t.Errorf("secrets %v, want %v", f.Secrets, tc.secrets)
+			}
+			if tc.dashboard {
+				compose, err := os.ReadFile(filepath.Join(repo(t), "deploy", "compose", "grafana", "dashboards", "qegate.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.TrimSpace(f.Dashboard) != strings.TrimSpace(string(compose)) {
+					t.Errorf("the chart's dashboard differs from deploy/compose/grafana/dashboards/qegate.json: copy it to deploy/helm/qegate/dashboards/")
+				}
+			} else if f.Dashboard != "" {
+				t.Errorf("dashboard ConfigMap rendered, not asked for")
 			}
 			for key, v := range tc.configHas {
 				if got := at(f.Config, strings.Split(key, ".")...); got != v {
