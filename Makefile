@@ -47,7 +47,7 @@ export CGO_LDFLAGS := -L$(NATIVE_LIB)
 TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: test-faults test-fuzz
+.PHONY: test-faults test-fuzz test-deploy
 .PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint vet staticcheck fmt-check env clean
 
 all: build
@@ -130,13 +130,18 @@ test-fuzz: native
 	$(GO) test -run='^$$' -fuzz='^FuzzTracker$$' -fuzztime=$(FUZZTIME) ./source
 	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./internal/audit
 
+## test-deploy: offline validation of deploy/ (Dockerfile, compose, Helm chart, KEDA, dashboard); nested module
+test-deploy: $(STATICCHECK)
+	cd deploy/validate && CGO_ENABLED=0 GOFLAGS= $(GO) vet ./... && CGO_ENABLED=0 GOFLAGS= $(STATICCHECK) ./... \
+		&& CGO_ENABLED=0 GOFLAGS= $(GO) test -count=1 -timeout 30m ./...
+
 test-py: venv
 	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests
 
 ## test: everything CI runs; every stage runs, the exit status reports any failure
 test: native venv
 	@failed=""; \
-	for stage in lint test-go test-faults test-fuzz test-py; do \
+	for stage in lint test-go test-faults test-fuzz test-py test-deploy; do \
 		echo "=== make $$stage"; \
 		$(MAKE) --no-print-directory $$stage || failed="$$failed $$stage"; \
 	done; \
