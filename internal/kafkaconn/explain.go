@@ -54,11 +54,14 @@ func (c Config) explain(err error) string {
 	mech, user := c.SASL.mechanism(), c.SASL.Username
 	var hs *HandshakeError
 	inHandshake := errors.As(err, &hs)
-	where := ""
+	// where goes after "TLS handshake", brk after "broker".
+	where, brk := "", ""
+	addr := remoteAddr(err)
 	if inHandshake {
-		where = " with " + hs.Addr
-	} else if a := remoteAddr(err); a != "" {
-		where = " with " + a
+		addr = hs.Addr
+	}
+	if addr != "" {
+		where, brk = " with "+addr, " "+addr
 	}
 
 	// SASL outcomes come first: they are Kafka error codes, unambiguous.
@@ -100,7 +103,7 @@ func (c Config) explain(err error) string {
 	}
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) {
-		return fmt.Sprintf("kafka: broker%s answered the TLS handshake with something that is not TLS: a TLS client on a plaintext listener? (check the port, or set %s false)", where, c.key("tls.enable"))
+		return fmt.Sprintf("kafka: broker%s answered the TLS handshake with something that is not TLS: a TLS client on a plaintext listener? (check the port, or set %s false)", brk, c.key("tls.enable"))
 	}
 
 	// The broker refused us with a TLS alert: almost always our client
@@ -109,34 +112,36 @@ func (c Config) explain(err error) string {
 	// unexported, so the text is all there is.
 	if alert, ok := remoteAlert(err); ok {
 		switch alert {
-		case "certificate required", "handshake failure":
+		case "certificate required", "handshake failure", "bad certificate", "unknown certificate authority",
+			"certificate unknown", "certificate expired", "unsupported certificate", "certificate revoked", "access denied":
 			if c.TLS.CertFile == "" {
-				return fmt.Sprintf("kafka: the broker%s requires a client certificate (mTLS): set %s and %s (TLS alert %q)", where, c.key("tls.cert_file"), c.key("tls.key_file"), alert)
+				// Java brokers answer a missing certificate with "bad
+				// certificate", Go servers with "certificate required".
+				return fmt.Sprintf("kafka: the broker%s requires a client certificate (mTLS): set %s and %s (TLS alert %q)", brk, c.key("tls.cert_file"), c.key("tls.key_file"), alert)
 			}
-			// crypto/tls sends no certificate when ours is not issued by a
-			// CA the broker listed as acceptable, so the broker sees none.
-			return fmt.Sprintf("kafka: the broker%s did not accept the client certificate %s (TLS alert %q): it is not signed by a CA the broker trusts (%s)", where, c.TLS.CertFile, alert, c.key("tls.cert_file"))
-		case "bad certificate", "unknown certificate authority", "certificate unknown", "certificate expired", "unsupported certificate", "certificate revoked", "access denied":
-			return fmt.Sprintf("kafka: the broker%s rejected the client certificate %s (TLS alert %q): is it signed by a CA the broker trusts, and not expired? (%s)", where, c.TLS.CertFile, alert, c.key("tls.cert_file"))
+			// crypto/tls sends no certificate at all when ours is not issued
+			// by a CA the broker lists as acceptable, so "certificate
+			// required" with a certificate configured means the same.
+			return fmt.Sprintf("kafka: the broker%s rejected the client certificate %s (TLS alert %q): is it signed by a CA the broker trusts, and not expired? (%s)", brk, c.TLS.CertFile, alert, c.key("tls.cert_file"))
 		}
-		return fmt.Sprintf("kafka: the broker%s ended the TLS session with alert %q", where, alert)
+		return fmt.Sprintf("kafka: the broker%s ended the TLS session with alert %q", brk, alert)
 	}
 
 	if closedConn(err) {
 		switch {
 		case inHandshake:
-			return fmt.Sprintf("kafka: broker%s closed the connection during the TLS handshake: a TLS client on a plaintext listener? (check the port, or set %s false)", where, c.key("tls.enable"))
+			return fmt.Sprintf("kafka: broker%s closed the connection during the TLS handshake: a TLS client on a plaintext listener? (check the port, or set %s false)", brk, c.key("tls.enable"))
 		case !c.TLS.Enable && !c.SASL.Enabled():
-			return fmt.Sprintf("kafka: broker%s closed the connection during the handshake: a plaintext client on a TLS listener? (set %s) or on a SASL listener? (set %s)", where, c.key("tls.enable"), c.key("sasl.mechanism"))
+			return fmt.Sprintf("kafka: broker%s closed the connection during the handshake: a plaintext client on a TLS listener? (set %s) or on a SASL listener? (set %s)", brk, c.key("tls.enable"), c.key("sasl.mechanism"))
 		case !c.TLS.Enable:
-			return fmt.Sprintf("kafka: broker%s closed the connection during the handshake: a plaintext client on a TLS listener? (set %s)", where, c.key("tls.enable"))
+			return fmt.Sprintf("kafka: broker%s closed the connection during the handshake: a plaintext client on a TLS listener? (set %s)", brk, c.key("tls.enable"))
 		case !c.SASL.Enabled():
-			return fmt.Sprintf("kafka: broker%s closed the connection after the TLS handshake: does the listener require SASL, or a client certificate? (set %s, or %s and %s)", where, c.key("sasl.mechanism"), c.key("tls.cert_file"), c.key("tls.key_file"))
+			return fmt.Sprintf("kafka: broker%s closed the connection after the TLS handshake: does the listener require SASL, or a client certificate? (set %s, or %s and %s)", brk, c.key("sasl.mechanism"), c.key("tls.cert_file"), c.key("tls.key_file"))
 		}
 		return ""
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Sprintf("kafka: nothing listens%s (connection refused): check %s", strings.Replace(where, " with ", " at ", 1), c.key("brokers"))
+		return fmt.Sprintf("kafka: nothing listens%s (connection refused): check %s", strings.Replace(brk, " ", " at ", 1), c.key("brokers"))
 	}
 	return ""
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestServerConfig(t *testing.T) {
-	cfg := serverConfig(9092, 9093, "/tmp/data", Options{
+	cfg := serverConfig(nodeConfig{port: 9092, controllerPort: 9093, dataDir: "/tmp/data"}, Options{
 		Partitions:              4,
 		DisableAutoCreateTopics: true,
 		Config:                  map[string]string{"log.retention.ms": "1000", "min.insync.replicas": "1"},

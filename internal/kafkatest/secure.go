@@ -1,0 +1,66 @@
+package kafkatest
+
+import (
+	"strconv"
+
+	"github.com/qegate/qegate/internal/kafkaconn"
+	"github.com/qegate/qegate/internal/kafkatest/pki"
+)
+
+// Listener is one listener of a broker started with Options.Secure, with
+// the client settings that connect to it.
+type Listener struct {
+	// Name is one of the Listener* constants.
+	Name string
+	// Addr is 127.0.0.1:port.
+	Addr string
+	// Conn connects to it: for SASL_SSL, TLS trusting the test CA and
+	// SCRAM-SHA-512 as the first user (sorted by name); for MTLS, TLS with
+	// the client certificate; for EXPIRED and WRONGHOST, TLS trusting the
+	// test CA (and so failing verification); for PLAINTEXT, the zero
+	// Config.
+	Conn kafkaconn.Config
+}
+
+// Listener returns the named listener. It fails the test when the broker
+// has no such listener (Secure unset, or an unknown name).
+func (b *Broker) Listener(name string) Listener {
+	b.t.Helper()
+	if name == ListenerPlaintext {
+		return Listener{Name: name, Addr: b.Addr()}
+	}
+	port, ok := b.node.securePorts[name]
+	if !ok {
+		b.t.Fatalf("kafkatest: broker has no listener %q (start it with Options.Secure)", name)
+	}
+	l := Listener{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	c := b.node.certs
+	l.Conn.TLS = kafkaconn.TLSConfig{Enable: true, CAFile: c.CAFile}
+	switch name {
+	case ListenerSASLSSL:
+		user, pw := b.User()
+		l.Conn.SASL = kafkaconn.SASLConfig{Mechanism: kafkaconn.MechanismSCRAMSHA512, Username: user, Password: kafkaconn.Secret(pw)}
+	case ListenerMTLS:
+		l.Conn.TLS.CertFile, l.Conn.TLS.KeyFile = c.Client.CertFile, c.Client.KeyFile
+	}
+	return l
+}
+
+// Certs returns the certificates of a broker started with Options.Secure
+// (nil otherwise).
+func (b *Broker) Certs() *pki.Set { return b.node.certs }
+
+// User returns the first SASL user (sorted by name) and its password; both
+// are empty without Options.Secure.
+func (b *Broker) User() (name, password string) {
+	var first string
+	for u := range b.node.users {
+		if first == "" || u < first {
+			first = u
+		}
+	}
+	return first, b.node.users[first]
+}
+
+// Users returns every SASL user and its password.
+func (b *Broker) Users() map[string]string { return b.node.users }
