@@ -297,9 +297,9 @@ func (b *Broker) Start() {
 	began := time.Now()
 	if err := b.start(); err != nil {
 		b.logTail(80)
-		b.t.Fatalf("kafkatest: start node %d: %v", b.node.id, err)
+		b.t.Fatalf("kafkatest: start node id %d: %v", b.node.id, err)
 	}
-	b.t.Logf("kafkatest: node %d (%s) started in %s", b.node.id, b.Addr(), time.Since(began).Round(time.Millisecond))
+	b.t.Logf("kafkatest: node id %d (%s) started in %s", b.node.id, b.Addr(), time.Since(began).Round(time.Millisecond))
 }
 
 // ID returns the broker's Kafka node.id.
