@@ -19,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/qegate/qegate/internal/kafkaconn"
+	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/kafkatest"
 )
 
@@ -170,6 +171,15 @@ func TestSecureListeners(t *testing.T) {
 			}
 			defer tr.CloseIdleConnections()
 			roundTrip(t, tc.addr, topic, d, tr, logs)
+			// kafkaread (demo, audit, e2e tests) over the same listener.
+			msgs, err := kafkaread.TopicConn(ctx, []string{tc.addr}, tc.conn, topic)
+			if err != nil || len(msgs) != 20 {
+				t.Fatalf("kafkaread.TopicConn: %d messages, %v", len(msgs), err)
+			}
+			topics, err := kafkaread.TopicsConn(ctx, []string{tc.addr}, tc.conn)
+			if err != nil || !slices.Contains(topics, topic) {
+				t.Fatalf("kafkaread.TopicsConn: %v, %v", topics, err)
+			}
 		})
 	}
 
@@ -236,6 +246,8 @@ func TestSecureListeners(t *testing.T) {
 			}
 			_, err = d.LookupPartitions(ctx, "tcp", tc.addr, "sasl_ssl-scram-sha-512")
 			check("dialer", tc.conn.Explain(err))
+			_, err = kafkaread.TopicsConn(ctx, []string{tc.addr}, tc.conn)
+			check("kafkaread", err)
 		})
 	}
 

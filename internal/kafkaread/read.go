@@ -11,13 +11,50 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/qegate/qegate/internal/kafkaconn"
 )
 
 // Topic reads every message of topic that exists when it is called. It
 // fails when the topic is missing or a partition cannot be read to its end
 // before ctx expires.
 func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return TopicConn(ctx, brokers, kafkaconn.Config{}, topic)
+}
+
+// clients returns the admin client and the reader dialer for conn: kafka-go's
+// defaults for the zero (plaintext) Config, so that plain use is unchanged,
+// else conn's Transport and Dialer. done releases the transport.
+func clients(conn kafkaconn.Config) (client *kafka.Client, dialer *kafka.Dialer, done func(), err error) {
+	client = &kafka.Client{Timeout: 10 * time.Second}
+	if conn.TLS == (kafkaconn.TLSConfig{}) && conn.SASL == (kafkaconn.SASLConfig{}) {
+		return client, nil, func() {}, nil
+	}
+	tr, err := conn.Transport()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("kafkaread: %w", err)
+	}
+	if dialer, err = conn.Dialer(10 * time.Second); err != nil {
+		return nil, nil, nil, fmt.Errorf("kafkaread: %w", err)
+	}
+	client.Transport = tr
+	return client, dialer, tr.CloseIdleConnections, nil
+}
+
+// TopicConn is Topic over a TLS/SASL connection (kafka.tls, kafka.sasl);
+// connection failures come back Explain'd.
+func TopicConn(ctx context.Context, brokers []string, conn kafkaconn.Config, topic string) ([]kafka.Message, error) {
+	client, dialer, done, err := clients(conn)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	client.Addr = kafka.TCP(brokers...)
+	out, err := topicWith(ctx, client, dialer, brokers, topic)
+	return out, conn.Explain(err)
+}
+
+func topicWith(ctx context.Context, client *kafka.Client, dialer *kafka.Dialer, brokers []string, topic string) ([]kafka.Message, error) {
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("kafkaread: metadata %s: %w", topic, err)
@@ -44,7 +81,7 @@ func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message
 		if po.LastOffset <= po.FirstOffset {
 			continue
 		}
-		msgs, err := partition(ctx, brokers, topic, po.Partition, po.FirstOffset, po.LastOffset)
+		msgs, err := partition(ctx, dialer, brokers, topic, po.Partition, po.FirstOffset, po.LastOffset)
 		if err != nil {
 			return nil, err
 		}
@@ -59,9 +96,9 @@ func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message
 	return out, nil
 }
 
-func partition(ctx context.Context, brokers []string, topic string, part int, first, end int64) ([]kafka.Message, error) {
+func partition(ctx context.Context, dialer *kafka.Dialer, brokers []string, topic string, part int, first, end int64) ([]kafka.Message, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: part,
+		Brokers: brokers, Topic: topic, Partition: part, Dialer: dialer,
 		MinBytes: 1, MaxBytes: 32 << 20, MaxWait: 200 * time.Millisecond,
 	})
 	defer r.Close()
@@ -83,10 +120,21 @@ func partition(ctx context.Context, brokers []string, topic string, part int, fi
 
 // Topics lists the topics of a cluster, internal ones excluded.
 func Topics(ctx context.Context, brokers []string) ([]string, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	return TopicsConn(ctx, brokers, kafkaconn.Config{})
+}
+
+// TopicsConn is Topics over a TLS/SASL connection; connection failures
+// come back Explain'd.
+func TopicsConn(ctx context.Context, brokers []string, conn kafkaconn.Config) ([]string, error) {
+	client, _, done, err := clients(conn)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	client.Addr = kafka.TCP(brokers...)
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
-		return nil, fmt.Errorf("kafkaread: metadata: %w", err)
+		return nil, conn.Explain(fmt.Errorf("kafkaread: metadata: %w", err))
 	}
 	var out []string
 	for _, t := range md.Topics {

@@ -1,7 +1,12 @@
 package kafkatest
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"testing"
 
 	"github.com/qegate/qegate/internal/kafkaconn"
 	"github.com/qegate/qegate/internal/kafkatest/pki"
@@ -64,3 +69,35 @@ func (b *Broker) User() (name, password string) {
 
 // Users returns every SASL user and its password.
 func (b *Broker) Users() map[string]string { return b.node.users }
+
+// YAML renders l as the keys of a qegate config section (brokers, tls,
+// sasl), indented two spaces to go under "kafka:" or "output_kafka:" in a
+// test's config file. The password goes into a file in t.TempDir(),
+// referenced by sasl.password_file, so that the config file itself holds
+// no secret (and a test can grep qegate's logs for the password).
+func (l Listener) YAML(t testing.TB) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "  brokers: [%q]\n", l.Addr)
+	tc := l.Conn.TLS
+	if tc.Enable {
+		fmt.Fprintf(&b, "  tls:\n    enable: true\n    ca_file: %q\n", tc.CAFile)
+		if tc.CertFile != "" {
+			fmt.Fprintf(&b, "    cert_file: %q\n    key_file: %q\n", tc.CertFile, tc.KeyFile)
+		}
+		if tc.ServerName != "" {
+			fmt.Fprintf(&b, "    server_name: %q\n", tc.ServerName)
+		}
+	}
+	if sc := l.Conn.SASL; sc.Enabled() {
+		pwFile := sc.PasswordFile
+		if sc.Password != "" {
+			pwFile = filepath.Join(t.TempDir(), "kafka-password")
+			if err := os.WriteFile(pwFile, []byte(sc.Password.Reveal()+"\n"), 0o600); err != nil {
+				t.Fatalf("kafkatest: write password file: %v", err)
+			}
+		}
+		fmt.Fprintf(&b, "  sasl:\n    mechanism: %s\n    username: %q\n    password_file: %q\n", sc.Mechanism, sc.Username, pwFile)
+	}
+	return b.String()
+}
