@@ -295,3 +295,21 @@ func OutputDefaults() map[string]any {
 	m["output_kafka.brokers"] = []string{}
 	return m
 }
+
+// Warnings lists settings that work but weaken security, for the caller to
+// log once at start-up: certificate verification turned off, and a
+// password sent over plaintext.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.TLS.Enable && c.TLS.InsecureSkipVerify {
+		w = append(w, c.key("tls.insecure_skip_verify")+" is true: the brokers' certificates are not verified, so anyone on the network path can impersonate them")
+	}
+	if c.SASL.Enabled() && !c.TLS.Enable {
+		if c.SASL.mechanism() == MechanismPlain {
+			w = append(w, c.key("sasl.mechanism")+" PLAIN without "+c.key("tls.enable")+": the password crosses the network in clear text")
+		} else {
+			w = append(w, c.key("sasl")+" without "+c.key("tls.enable")+": the password is not sent, but the messages are readable on the network")
+		}
+	}
+	return w
+}

@@ -267,3 +267,29 @@ func TestForOutput(t *testing.T) {
 		})
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []string // substrings, one per warning
+	}{
+		{"zero", Config{}, nil},
+		{"verified tls with scram", Config{TLS: TLSConfig{Enable: true}, SASL: SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "u", Password: "p"}}, nil},
+		{"insecure", Config{TLS: TLSConfig{Enable: true, InsecureSkipVerify: true}}, []string{"kafka.tls.insecure_skip_verify is true"}},
+		{"plain in clear", Config{SASL: SASLConfig{Mechanism: "plain", Username: "u", Password: "p"}}, []string{"password crosses the network in clear text"}},
+		{"scram in clear", Config{Section: "output_kafka", SASL: SASLConfig{Mechanism: "SCRAM-SHA-256", Username: "u", Password: "p"}}, []string{"output_kafka.sasl without output_kafka.tls.enable"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.cfg.Warnings()
+			if len(got) != len(tc.want) {
+				t.Fatalf("Warnings() = %q, want %d", got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) || strings.Contains(got[i], "p\"") {
+					t.Errorf("warning %q, want it to contain %q", got[i], w)
+				}
+			}
+		})
+	}
+}

@@ -72,7 +72,7 @@ func (c Config) explain(err error) string {
 	case errors.Is(err, kafka.UnsupportedSASLMechanism):
 		return fmt.Sprintf("kafka: the broker does not enable SASL mechanism %s on this listener (%s)", mech, c.key("sasl.mechanism"))
 	case errors.Is(err, kafka.IllegalSASLState):
-		return fmt.Sprintf("kafka: the broker listener does not expect SASL %s here: is it a SASL listener? (%s)", mech, c.key("sasl.mechanism"))
+		return fmt.Sprintf("kafka: the broker listener%s is not a SASL listener (it refused the SASL %s handshake): use the broker's SASL port, or unset %s", brk, mech, c.key("sasl.mechanism"))
 	}
 
 	// Certificate verification on our side.

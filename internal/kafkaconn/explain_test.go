@@ -39,7 +39,7 @@ func TestExplainErrorValues(t *testing.T) {
 		{"mechanism not enabled", scram, fmt.Errorf("SASL handshake failed: %w", kafka.UnsupportedSASLMechanism),
 			"kafka: the broker does not enable SASL mechanism SCRAM-SHA-512 on this listener (kafka.sasl.mechanism)"},
 		{"illegal sasl state", scram, kafka.IllegalSASLState,
-			"kafka: the broker listener does not expect SASL SCRAM-SHA-512 here: is it a SASL listener? (kafka.sasl.mechanism)"},
+			"kafka: the broker listener is not a SASL listener (it refused the SASL SCRAM-SHA-512 handshake): use the broker's SASL port, or unset kafka.sasl.mechanism"},
 		{"plaintext eof", plainText, fmt.Errorf("failed to read: %w", io.EOF),
 			"kafka: broker closed the connection during the handshake: a plaintext client on a TLS listener? (set kafka.tls.enable) or on a SASL listener? (set kafka.sasl.mechanism)"},
 		{"plaintext sasl reset", Config{SASL: scram.SASL}, &net.OpError{Op: "read", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9093}, Err: os.NewSyscallError("read", syscall.ECONNRESET)},

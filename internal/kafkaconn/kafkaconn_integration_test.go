@@ -199,6 +199,8 @@ func TestSecureListeners(t *testing.T) {
 	otherClient := mtls.Conn
 	otherClient.TLS.CertFile, otherClient.TLS.KeyFile = certs.OtherClient.CertFile, certs.OtherClient.KeyFile
 	plain := kafkaconn.Config{}
+	saslNoVerify := sasl.Conn
+	saslNoVerify.TLS.InsecureSkipVerify = true
 	plainSASL := kafkaconn.Config{SASL: sasl.Conn.SASL}
 	for _, tc := range []struct {
 		name string
@@ -219,6 +221,7 @@ func TestSecureListeners(t *testing.T) {
 		{"mtls without client cert", mtls.Addr, tlsOnly, "requires a client certificate (mTLS): set kafka.tls.cert_file and kafka.tls.key_file"},
 		{"mtls with cert of other ca", mtls.Addr, otherClient, "rejected the client certificate " + certs.OtherClient.CertFile + ` (TLS alert "bad certificate"): is it signed by a CA the broker trusts`},
 		{"sasl_ssl without sasl", sasl.Addr, tlsOnly, "closed the connection after the TLS handshake: does the listener require SASL"},
+		{"sasl on a tls listener without sasl", b.Listener(kafkatest.ListenerExpired).Addr, saslNoVerify, "is not a SASL listener (it refused the SASL SCRAM-SHA-512 handshake): use the broker's SASL port, or unset kafka.sasl.mechanism"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logger.Info("connecting", "addr", tc.addr, "kafka", tc.conn)
