@@ -175,6 +175,14 @@ func (c *Cluster) CreateTopic(t testing.TB, topics ...Topic) {
 		}
 	}
 	createTopics(t, c.running(), topics)
+	// Each node learns of the topic from the metadata log at its own pace;
+	// wait until every running node describes it in sync, so that a client
+	// bootstrapping from any of them finds it.
+	var names []string
+	for _, tp := range topics {
+		names = append(names, tp.Name)
+	}
+	c.WaitInSync(t, time.Minute, names...)
 }
 
 // Topic describes a topic to create.
@@ -275,14 +283,17 @@ func fullISR(topics []kafka.Topic) error {
 	return nil
 }
 
-// WaitInSync waits (up to timeout) until every partition of topics has
-// all its replicas in the ISR again, e.g. after a node restarted.
+// WaitInSync waits (up to timeout) until every running node describes
+// every partition of topics with a leader and all its replicas in the ISR,
+// e.g. after a node restarted.
 func (c *Cluster) WaitInSync(t testing.TB, timeout time.Duration, topics ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := waitInSync(ctx, c.running(), topics); err != nil {
-		t.Fatalf("kafkatest: %v", err)
+	for _, addr := range c.running() {
+		if err := waitInSync(ctx, []string{addr}, topics); err != nil {
+			t.Fatalf("kafkatest: node %s: %v", addr, err)
+		}
 	}
 }
 

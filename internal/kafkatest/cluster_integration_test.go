@@ -129,13 +129,20 @@ func TestClusterLeaderKilledMidStream(t *testing.T) {
 // three different nodes, and min.insync.replicas=2.
 func checkTopic(ctx context.Context, t *testing.T, addrs []string, topic string) {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(addrs...), Timeout: 10 * time.Second}
+	// Its own transport: kafka-go's default one caches metadata for 6s
+	// across clients.
+	tr := &kafka.Transport{MetadataTTL: 100 * time.Millisecond}
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(addrs...), Timeout: 10 * time.Second, Transport: tr}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(md.Brokers) != 3 {
 		t.Fatalf("metadata lists %d brokers, want 3", len(md.Brokers))
+	}
+	if len(md.Topics) != 1 || len(md.Topics[0].Partitions) != 1 {
+		t.Fatalf("metadata of %s: %+v, want one topic with one partition", topic, md.Topics)
 	}
 	p := md.Topics[0].Partitions[0]
 	ids := map[int]bool{}
