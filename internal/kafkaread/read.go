@@ -11,14 +11,23 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/qegate/qegate/internal/kafkaconn"
 )
 
 // Topic reads every message of topic that exists when it is called, in
-// partition and offset order. It fails when the topic is missing or a
-// partition cannot be read to its end before ctx expires.
+// partition and offset order, over a plaintext connection. It fails when
+// the topic is missing or a partition cannot be read to its end before ctx
+// expires.
 func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message, error) {
+	return TopicConn(ctx, brokers, kafkaconn.Config{}, topic)
+}
+
+// TopicConn is Topic over conn (kafka.tls, kafka.sasl); connection
+// failures come back explained.
+func TopicConn(ctx context.Context, brokers []string, conn kafkaconn.Config, topic string) ([]kafka.Message, error) {
 	var out []kafka.Message
-	err := Each(ctx, brokers, topic, func(m kafka.Message) { out = append(out, m) })
+	err := EachConn(ctx, brokers, conn, topic, func(m kafka.Message) { out = append(out, m) })
 	return out, err
 }
 
@@ -26,11 +35,27 @@ func Topic(ctx context.Context, brokers []string, topic string) ([]kafka.Message
 // partition to its last offset at the time of the call, partition by
 // partition, without keeping the messages (an audited input can be large).
 func Each(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
+	return EachConn(ctx, brokers, kafkaconn.Config{}, topic, fn)
+}
+
+// EachConn is Each over conn; connection failures come back explained.
+func EachConn(ctx context.Context, brokers []string, conn kafkaconn.Config, topic string, fn func(kafka.Message)) error {
 	// A transport of its own: the shared default one pools connections,
 	// which go stale when a broker restarts (an audit after an incident).
-	tr := &kafka.Transport{}
+	tr, err := conn.Transport()
+	if err != nil {
+		return fmt.Errorf("kafkaread: %w", err)
+	}
 	defer tr.CloseIdleConnections()
+	dialer, err := conn.Dialer(10 * time.Second)
+	if err != nil {
+		return fmt.Errorf("kafkaread: %w", err)
+	}
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
+	return conn.Explain(each(ctx, client, dialer, brokers, topic, fn))
+}
+
+func each(ctx context.Context, client *kafka.Client, dialer *kafka.Dialer, brokers []string, topic string, fn func(kafka.Message)) error {
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return fmt.Errorf("kafkaread: metadata %s: %w", topic, err)
@@ -58,16 +83,16 @@ func Each(ctx context.Context, brokers []string, topic string, fn func(kafka.Mes
 		if po.LastOffset <= po.FirstOffset {
 			continue
 		}
-		if err := eachInPartition(ctx, brokers, topic, po.Partition, po.FirstOffset, po.LastOffset, fn); err != nil {
+		if err := eachInPartition(ctx, dialer, brokers, topic, po.Partition, po.FirstOffset, po.LastOffset, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func eachInPartition(ctx context.Context, brokers []string, topic string, part int, first, end int64, fn func(kafka.Message)) error {
+func eachInPartition(ctx context.Context, dialer *kafka.Dialer, brokers []string, topic string, part int, first, end int64, fn func(kafka.Message)) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: part,
+		Brokers: brokers, Topic: topic, Partition: part, Dialer: dialer,
 		MinBytes: 1, MaxBytes: 64 << 20, MaxWait: 200 * time.Millisecond,
 	})
 	defer r.Close()
