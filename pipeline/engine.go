@@ -66,6 +66,10 @@ func (c EngineConfig) WithDefaults() EngineConfig {
 
 // Engine scores items in micro-batches and writes each to its route.
 type Engine struct {
+	// Prefilter, when set (before Run), runs on every valid pair before the
+	// scorer; what it rejects is never scored.
+	Prefilter Prefilter
+
 	cfg     EngineConfig
 	scorer  Scorer
 	router  *Router
@@ -160,9 +164,12 @@ type routed struct {
 	it    *Item
 	route Route
 	rec   sink.Record
-	// res is the model's verdict; scored is false for dead letters.
+	// res is the model's verdict; scored is false for dead letters and
+	// rule rejections.
 	res    qe.Result
 	scored bool
+	// rule is the prefilter rule that rejected the pair, if one did.
+	rule string
 	// valueDropped marks a dead letter re-sent without its value, because
 	// the dead-letter topic refused it (too large) even on its own.
 	valueDropped bool
@@ -211,6 +218,13 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 		if it.Err != nil {
 			outs[i] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
 			continue
+		}
+		if e.Prefilter != nil {
+			p := it.Pair
+			if v := e.Prefilter.Check(p.Src, p.MT, p.SrcLang, p.TgtLang); !v.Passed() {
+				outs[i] = routed{it: it, route: RoutePostEdit, rec: e.router.RuleRejected(it, v), rule: v.Rule}
+				continue
+			}
 		}
 		valid = append(valid, i)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
+	"github.com/qegate/qegate/pipeline/rules"
 	"github.com/qegate/qegate/sink"
 )
 
@@ -196,5 +199,85 @@ func TestEngineTooLargeDeadLetter(t *testing.T) {
 		if rec.Topic == "d" && (rec.Value != nil || !strings.Contains(string(rec.Header(qe.HeaderError)), "bytes dropped")) {
 			t.Fatalf("too-large dead letter: value %d bytes, reason %q", len(rec.Value), rec.Header(qe.HeaderError))
 		}
+	}
+}
+
+// TestEnginePrefilter: pairs a rule rejects go to the post-edit route (or
+// RuleRejects) with the rule and reason and are never scored; the rest are.
+func TestEnginePrefilter(t *testing.T) {
+	checker, err := rules.New(rules.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "The museum on the main square is closed on Mondays in 1832."
+	tests := []struct {
+		name      string
+		routes    RoutesConfig
+		values    []string
+		wantTopic map[string]int
+		wantRule  string
+		scored    int
+	}{
+		{
+			name:      "copy and changed number rejected, good pair scored",
+			routes:    RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"},
+			values:    []string{pairJSON(src, src, "de"), pairJSON(src, "Das Museum am Hauptplatz ist montags 1923 geschlossen.", "de"), pairJSON(src, "Das Museum am Hauptplatz ist 1832 montags geschlossen.", "de")},
+			wantTopic: map[string]int{"pe.de": 2, "pub.de": 1},
+			scored:    1,
+		},
+		{
+			name:      "rule rejects to their own topic",
+			routes:    RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq", RuleRejects: "rules.{lp}"},
+			values:    []string{pairJSON(src, src, "de")},
+			wantTopic: map[string]int{"rules.en-de": 1},
+			wantRule:  rules.RuleCopy,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := &pipelinetest.LengthScorer{}
+			s := &pipelinetest.MemSink{}
+			m := NewMetrics(nil)
+			e := NewEngine(EngineConfig{BatchWait: time.Millisecond}, sc, NewRouter(tc.routes, qe.Model{Name: "m", Version: "1"}), s, m, nil)
+			e.Prefilter = checker
+			in, acked := feed(t, tc.values)
+			e.Run(context.Background(), in)
+			if got := s.ByTopic(); fmt.Sprint(got) != fmt.Sprint(tc.wantTopic) {
+				t.Fatalf("topics %v, want %v", got, tc.wantTopic)
+			}
+			if acked.Load() != int64(len(tc.values)) {
+				t.Fatalf("acked %d of %d", acked.Load(), len(tc.values))
+			}
+			scoredPairs := 0
+			var rejected int
+			for _, r := range s.Records() {
+				if rule := string(r.Header(qe.HeaderRule)); rule != "" {
+					rejected++
+					var v struct{ QE map[string]any }
+					if err := json.Unmarshal(r.Value, &v); err != nil {
+						t.Fatal(err)
+					}
+					if v.QE["rule"] != rule || v.QE["reason"] == "" || v.QE["score"] != nil || v.QE["route"] != "rejected" ||
+						len(r.Header(qe.HeaderReason)) == 0 || string(r.Header(qe.HeaderLabel)) != "rejected" {
+						t.Fatalf("rule rejection lacks its verdict: %s %v", r.Value, r.Headers)
+					}
+					if tc.wantRule != "" && rule != tc.wantRule {
+						t.Fatalf("rule %s, want %s", rule, tc.wantRule)
+					}
+				} else {
+					scoredPairs++
+				}
+			}
+			if scoredPairs != tc.scored || e.Stats().Snapshot().Total.Rejected < int64(rejected) {
+				t.Fatalf("scored %d (want %d), rejected %d, stats %+v", scoredPairs, tc.scored, rejected, e.Stats().Snapshot().Total)
+			}
+			var total float64
+			for _, r := range rules.AllRules() {
+				total += testutil.ToFloat64(m.RuleRejections.WithLabelValues(r))
+			}
+			if int(total) != rejected {
+				t.Fatalf("qegate_rule_rejections_total %v, want %d", total, rejected)
+			}
+		})
 	}
 }

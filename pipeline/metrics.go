@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/pipeline/rules"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,6 +19,8 @@ type Metrics struct {
 	// Scores is the decision score per language pair and route: drift in
 	// an MT engine shows as a shifting distribution.
 	Scores *prometheus.HistogramVec
+	// RuleRejections counts pairs the prefilter rejected, by rule.
+	RuleRejections *prometheus.CounterVec
 	// EndToEnd is input timestamp (the Kafka record's) to output acked.
 	EndToEnd prometheus.Histogram
 	// Lag is, per input partition, the high watermark minus the next
@@ -51,6 +54,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "qegate_score", Help: "Decision scores of routed pairs, by language pair and route.",
 			Buckets: prometheus.LinearBuckets(0.05, 0.05, 20),
 		}, []string{"lang_pair", "route"}),
+		RuleRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_rule_rejections_total", Help: "Pairs a rule prefilter rejected before the model, by rule.",
+		}, []string{"rule"}),
 		EndToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "qegate_end_to_end_seconds", Help: "From the input record's timestamp to its output being acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16),
@@ -86,8 +92,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "qegate_assigned_partitions", Help: "Input partitions owned by this process.",
 		}),
 	}
+	for _, r := range rules.AllRules() {
+		m.RuleRejections.WithLabelValues(r) // every rule's series exists from the start, at 0
+	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.DeadLetters, m.Scores, m.EndToEnd, m.Lag, m.Abandoned, m.BatchSize, m.ScoreTime,
+		reg.MustRegister(m.Messages, m.DeadLetters, m.RuleRejections, m.Scores, m.EndToEnd, m.Lag, m.Abandoned, m.BatchSize, m.ScoreTime,
 			m.WriteTime, m.SinkErrors, m.Fetched, m.Committed, m.Partitions)
 	}
 	return m
@@ -121,6 +130,9 @@ func (m *Metrics) observe(o routed, lp string, now time.Time) {
 	m.Messages.WithLabelValues(o.route.String(), label).Inc()
 	if o.route == RouteDeadLetter {
 		m.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(qe.HeaderError)))).Inc()
+	}
+	if o.rule != "" {
+		m.RuleRejections.WithLabelValues(o.rule).Inc()
 	}
 	if o.scored && o.route != RouteDeadLetter {
 		m.Scores.WithLabelValues(label, o.route.String()).Observe(float64(o.res.Score))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/pipeline/rules"
 	"github.com/qegate/qegate/sink"
 )
 
@@ -55,6 +56,9 @@ type RoutesConfig struct {
 	// DeadLetter receives invalid input with a qe-error header. Required;
 	// it cannot use templates, since invalid input may have no languages.
 	DeadLetter string `mapstructure:"dead_letter"`
+	// RuleRejects receives pairs a prefilter rule rejected. Empty: PostEdit.
+	// It is the rules.route setting, set by whoever wires the rules.
+	RuleRejects string `mapstructure:"-"`
 }
 
 // Validate checks the templates.
@@ -64,7 +68,7 @@ func (c RoutesConfig) Validate() error {
 			return fmt.Errorf("routes.%s: required", name)
 		}
 	}
-	for name, t := range map[string]string{"publish": c.Publish, "post_edit": c.PostEdit, "review": c.Review} {
+	for name, t := range map[string]string{"publish": c.Publish, "post_edit": c.PostEdit, "review": c.Review, "(rules.route)": c.RuleRejects} {
 		if err := checkTemplate(t); err != nil {
 			return fmt.Errorf("routes.%s: %w", name, err)
 		}
@@ -133,7 +137,7 @@ func (r *Router) Topics(langPairs []string) []string {
 		if !ok {
 			continue
 		}
-		for _, tpl := range []string{r.cfg.Publish, r.cfg.PostEdit, r.cfg.Review} {
+		for _, tpl := range []string{r.cfg.Publish, r.cfg.PostEdit, r.cfg.Review, r.cfg.RuleRejects} {
 			if tpl == "" || (tpl == r.cfg.Review && r.cfg.ReviewMargin == 0) {
 				continue
 			}
@@ -148,7 +152,7 @@ func (r *Router) Topics(langPairs []string) []string {
 
 // Templated reports whether any route depends on the language pair.
 func (r *Router) Templated() bool {
-	return strings.ContainsRune(r.cfg.Publish+r.cfg.PostEdit+r.cfg.Review, '{')
+	return strings.ContainsRune(r.cfg.Publish+r.cfg.PostEdit+r.cfg.Review+r.cfg.RuleRejects, '{')
 }
 
 // Decide picks the route for a scored item.
@@ -203,6 +207,34 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 	return route, rec
 }
 
+// RuleRejected builds the output record of a pair a prefilter rule
+// rejected: routed as rejected (to RuleRejects, else PostEdit), with the
+// rule and its reason in the qe member and the qe-rule and qe-reason
+// headers, and no score: the model never saw it.
+func (r *Router) RuleRejected(it *Item, v rules.Verdict) sink.Record {
+	tpl := r.cfg.RuleRejects
+	if tpl == "" {
+		tpl = r.cfg.PostEdit
+	}
+	verdict := qeObject{
+		Label: "rejected", Model: r.model.Name, ModelVersion: r.model.Version, Output: r.model.Output,
+		Route: RoutePostEdit.String(), Rule: v.Rule, Reason: v.Reason,
+	}
+	rec := sink.Record{
+		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
+		Key:   it.Key,
+		Value: withQE(it.Value, verdict, it.hasQE),
+	}
+	rec.Headers = append(cloneHeaders(it.Headers, 5),
+		qe.Header{Key: qe.HeaderLabel, Value: []byte("rejected")},
+		qe.Header{Key: qe.HeaderRule, Value: []byte(v.Rule)},
+		qe.Header{Key: qe.HeaderReason, Value: []byte(v.Reason)},
+		qe.Header{Key: qe.HeaderModel, Value: []byte(r.model.Tag())},
+		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
+	)
+	return rec
+}
+
 // DeadLetter builds the dead-letter record for an item: the original value
 // and key untouched, plus qe-error and qe-source headers.
 func (r *Router) DeadLetter(it *Item, reason string) sink.Record {
@@ -227,13 +259,15 @@ func cloneHeaders(in []qe.Header, extra int) []qe.Header {
 }
 
 type qeObject struct {
-	Score        json.Number `json:"score"`
+	Score        json.Number `json:"score,omitempty"` // absent for rule rejections
 	Label        string      `json:"label"`
-	Threshold    json.Number `json:"threshold"`
+	Threshold    json.Number `json:"threshold,omitempty"`
 	Model        string      `json:"model"`
 	ModelVersion string      `json:"model_version"`
 	Output       string      `json:"output,omitempty"`
 	Route        string      `json:"route"`
+	Rule         string      `json:"rule,omitempty"`
+	Reason       string      `json:"reason,omitempty"`
 }
 
 // withQE appends "qe" to the input object, keeping its bytes (field order,

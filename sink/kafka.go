@@ -26,6 +26,9 @@ type KafkaConfig struct {
 	// BatchBytes caps one produce request. Zero means 16 MiB, so that values
 	// up to the pipeline's max message size fit.
 	BatchBytes int64
+	// Transport carries TLS and SASL (kafkaconn.Config.Transport). Nil:
+	// kafka-go's default, plaintext.
+	Transport *kafka.Transport
 }
 
 // Kafka writes records to Kafka topics with acks=all and synchronous
@@ -60,7 +63,8 @@ func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 	}
 	newWriter := func() *kafka.Writer {
 		return &kafka.Writer{
-			Addr: kafka.TCP(cfg.Brokers...),
+			Addr:      kafka.TCP(cfg.Brokers...),
+			Transport: transport(cfg.Transport),
 			// murmur2 matches the Java client's partitioner, so keyed records land
 			// where a Java producer would put them; keyless records spread.
 			Balancer:               &kafka.Murmur2Balancer{},
@@ -76,6 +80,15 @@ func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 		}
 	}
 	return &Kafka{w: newWriter(), one: newWriter()}, nil
+}
+
+// transport keeps a nil *kafka.Transport out of the RoundTripper interface,
+// where it would not read as nil.
+func transport(t *kafka.Transport) kafka.RoundTripper {
+	if t == nil {
+		return nil
+	}
+	return t
 }
 
 // Write produces recs and blocks until all are acknowledged or one fails.

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/qegate/qegate/internal/kafkaconn"
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
 )
@@ -45,6 +46,9 @@ type KafkaConfig struct {
 	MaxFetchBytes int `mapstructure:"max_fetch_bytes"`
 	// FetchMaxWait is how long a fetch waits for data. Zero means 250ms.
 	FetchMaxWait time.Duration `mapstructure:"fetch_max_wait"`
+	// Conn is how to connect: kafka.tls and kafka.sasl. Zero: plaintext,
+	// no authentication.
+	Conn kafkaconn.Config `mapstructure:",squash"`
 }
 
 // WithDefaults returns c with every zero duration and size replaced by its
@@ -95,7 +99,7 @@ func (c KafkaConfig) Validate() error {
 	default:
 		return fmt.Errorf("kafka.start_offset: want earliest or latest, got %q", c.StartOffset)
 	}
-	return nil
+	return c.Conn.Validate()
 }
 
 // Kafka reads a consumer group's partitions, one goroutine per partition,
@@ -111,6 +115,7 @@ func (c KafkaConfig) Validate() error {
 type Kafka struct {
 	cfg     KafkaConfig
 	dec     *pipeline.Decoder
+	dialer  *kafka.Dialer // set by Run before any partition starts
 	log     *slog.Logger
 	metrics *pipeline.Metrics
 
@@ -156,7 +161,13 @@ func (s *Kafka) Run(stop context.Context, drain time.Duration, out chan<- *pipel
 	if s.cfg.StartOffset == "latest" {
 		start = kafka.LastOffset
 	}
+	dialer, err := s.cfg.Conn.Dialer(10 * time.Second)
+	if err != nil {
+		return 0, fmt.Errorf("kafka source: %w", err)
+	}
+	s.dialer = dialer
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		Dialer:            dialer,
 		ID:                s.cfg.GroupID,
 		Brokers:           s.cfg.Brokers,
 		Topics:            s.cfg.Topics,
@@ -364,6 +375,7 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		}
 	}()
 	r := kafka.NewReader(kafka.ReaderConfig{
+		Dialer:    s.dialer,
 		Brokers:   s.cfg.Brokers,
 		Topic:     p.topic,
 		Partition: p.partition,

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
+	"github.com/qegate/qegate/internal/app"
 	"github.com/qegate/qegate/internal/audit"
+	"github.com/qegate/qegate/internal/kafkaconn"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +21,7 @@ var errAuditMissing = errors.New("audit: input messages are missing from the out
 func newAuditCmd() *cobra.Command {
 	var (
 		input, idField string
+		configPath     string
 		outputs        []string
 		brokers        []string
 		asJSON         bool
@@ -47,15 +48,22 @@ missing, 0 otherwise.`,
 			if input == "" || len(outputs) == 0 {
 				return errors.New("audit: --input and --outputs are required")
 			}
-			if len(brokers) == 0 {
-				brokers = []string{"127.0.0.1:9092"}
-				if env := os.Getenv("QEGATE_KAFKA_BROKERS"); env != "" {
-					brokers = strings.Split(env, ",")
-				}
+			// The gate's own config says where and how to connect
+			// (brokers, TLS, SASL, output cluster); --brokers overrides.
+			cfg, err := app.Load(configPath)
+			if err != nil {
+				return err
+			}
+			ac := audit.Config{Brokers: cfg.Kafka.Brokers, Conn: cfg.Kafka.Conn, Input: input, Outputs: outputs, IDField: idField, MaxIDs: maxIDs}
+			if ac.OutputBrokers, ac.OutputConn, err = cfg.Output(); err != nil {
+				return err
+			}
+			if len(brokers) > 0 {
+				ac.Brokers, ac.OutputBrokers, ac.OutputConn = brokers, nil, kafkaconn.Config{}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			rep, err := audit.Run(ctx, audit.Config{Brokers: brokers, Input: input, Outputs: outputs, IDField: idField, MaxIDs: maxIDs})
+			rep, err := audit.Run(ctx, ac)
 			if err != nil {
 				return err
 			}
@@ -77,7 +85,8 @@ missing, 0 otherwise.`,
 	f := cmd.Flags()
 	f.StringVar(&input, "input", "", "input topic")
 	f.StringSliceVar(&outputs, "outputs", nil, "output topics (comma-separated): publish, post-edit, review and dead-letter topics")
-	f.StringSliceVar(&brokers, "brokers", nil, "bootstrap brokers (default $QEGATE_KAFKA_BROKERS, else 127.0.0.1:9092)")
+	f.StringSliceVar(&brokers, "brokers", nil, "bootstrap brokers of input and outputs (default: kafka.brokers of --config / $QEGATE_KAFKA_BROKERS)")
+	f.StringVarP(&configPath, "config", "c", "", "the gate's config file, for brokers, kafka.tls, kafka.sasl and output_kafka (default: built-in defaults and QEGATE_* env)")
 	f.StringVar(&idField, "id-field", "id", "JSON field holding the message id")
 	f.BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up reading after this long")

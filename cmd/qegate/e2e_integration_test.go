@@ -20,12 +20,14 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/qegate/qegate/internal/demo"
 	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/kafkatest"
+	"github.com/qegate/qegate/internal/kafkatest/pki"
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
 )
@@ -131,22 +133,38 @@ func writeConfig(t *testing.T, body string) string {
 // TestEndToEndRealKafka: kcat produces 10,000 messages (150 malformed in
 // eleven ways) into a real Apache Kafka broker; `qegate run` gates them;
 // every input id must be found in exactly one output topic, with the qe
-// fields and headers, and each dead letter with its reason; SIGTERM then
-// stops it cleanly with exit status 0.
+// fields and headers, and each dead letter with its reason; /metrics
+// counts what the topics hold; SIGTERM then stops it cleanly with exit
+// status 0. It runs once over plaintext, and with fewer messages over
+// SASL_SSL with SCRAM-SHA-512 and over mTLS, where the password must not
+// appear anywhere in qegate's output.
 func TestEndToEndRealKafka(t *testing.T) {
-	b := kafkatest.Start(t, kafkatest.Options{DisableAutoCreateTopics: true})
+	for _, tc := range []struct {
+		listener string
+		good     int
+	}{
+		{kafkatest.ListenerPlaintext, 9850},
+		{kafkatest.ListenerSASLSSL, 1850},
+		{kafkatest.ListenerMTLS, 1850},
+	} {
+		t.Run(tc.listener, func(t *testing.T) { runEndToEnd(t, tc.listener, tc.good) })
+	}
+}
+
+func runEndToEnd(t *testing.T, listener string, nGood int) {
+	b := kafkatest.Start(t, kafkatest.Options{DisableAutoCreateTopics: true, Secure: listener != kafkatest.ListenerPlaintext})
 	outputs := []string{"publish.de", "publish.zh", "publish.en", "postedit.de", "postedit.zh", "postedit.en",
 		"review.de", "review.zh", "review.en", "qegate.deadletter"}
 	b.CreateTopics(t, 4, "mt.incoming")
 	b.CreateTopics(t, 2, outputs...)
 
-	good, goodIDs := e2ePairs(t, 9850)
+	good, goodIDs := e2ePairs(t, nGood)
 	bad, badIDs := malformed(150)
 	var lines []string
 	j := 0
 	for i, g := range good {
 		lines = append(lines, g)
-		if i%66 == 65 && j < len(bad) {
+		if i%(nGood/150+1) == nGood/150 && j < len(bad) {
 			lines = append(lines, bad[j])
 			j++
 		}
@@ -154,11 +172,16 @@ func TestEndToEndRealKafka(t *testing.T) {
 	lines = append(lines, bad[j:]...)
 	b.KcatProduce(t, "mt.incoming", lines, "-K", "\t")
 
+	l := b.Listener(listener)
+	conn := l.YAML(t)
+	if listener == kafkatest.ListenerPlaintext {
+		conn = "  brokers: [" + b.Addr() + "]\n"
+	}
+	_, password := b.User()
 	metricsPort := freePort(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 kafka:
-  brokers: [%s]
-  group_id: e2e
+%s  group_id: e2e
   topics: [mt.incoming]
   commit_interval: 200ms
 routes:
@@ -175,7 +198,7 @@ metrics:
   listen: 127.0.0.1:%d
 log:
   format: json
-`, b.Addr(), testModel(t), metricsPort))
+`, conn, testModel(t), metricsPort))
 
 	var stderr bytes.Buffer
 	cmd := exec.Command(qegateBin, "run", "--config", cfg)
@@ -226,11 +249,15 @@ log:
 		t.Fatalf("qegate did not exit within 30s of SIGTERM")
 	}
 	t.Logf("exited %.1fs after SIGTERM", time.Since(start).Seconds())
+	if password != "" && strings.Contains(stderr.String(), password) {
+		t.Fatalf("qegate's output holds the SASL password")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	seen := map[string][]string{}
 	reasons := map[string]int{}
+	rulesHit := map[string]int{}
 	for _, topic := range outputs {
 		msgs, err := kafkaread.Topic(ctx, []string{b.Addr()}, topic)
 		if err != nil {
@@ -251,6 +278,8 @@ log:
 				ID     string `json:"id"`
 				Origin string `json:"origin"`
 				QE     *struct {
+					Rule         string   `json:"rule"`
+					Reason       string   `json:"reason"`
 					Score        *float64 `json:"score"`
 					Label        string   `json:"label"`
 					Threshold    *float64 `json:"threshold"`
@@ -258,14 +287,22 @@ log:
 					ModelVersion string   `json:"model_version"`
 				} `json:"qe"`
 			}
-			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE == nil || v.QE.Score == nil || v.QE.Threshold == nil ||
+			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE == nil || (v.QE.Rule == "") != (v.QE.Score != nil && v.QE.Threshold != nil) || (v.QE.Rule != "") != (v.QE.Reason != "") ||
 				v.QE.Model == "" || v.QE.ModelVersion == "" || (v.QE.Label != "acceptable" && v.QE.Label != "rejected") {
 				t.Fatalf("output %s on %s lacks the qe object: %s", id, topic, m.Value)
 			}
 			if v.ID != id || v.Origin != "e2e" {
 				t.Fatalf("input fields not preserved on %s: %s", topic, m.Value)
 			}
-			if len(header(m, qe.HeaderScore)) == 0 || len(header(m, qe.HeaderLabel)) == 0 || len(header(m, qe.HeaderModel)) == 0 {
+			if v.QE.Rule != "" {
+				rulesHit[v.QE.Rule]++
+				if string(header(m, qe.HeaderRule)) != v.QE.Rule || len(header(m, qe.HeaderReason)) == 0 {
+					t.Fatalf("rule rejection %s lacks qe-rule/qe-reason headers", id)
+				}
+			} else if len(header(m, qe.HeaderScore)) == 0 {
+				t.Fatalf("scored output %s lacks the qe-score header", id)
+			}
+			if len(header(m, qe.HeaderLabel)) == 0 || len(header(m, qe.HeaderModel)) == 0 {
 				t.Fatalf("output %s lacks qe-* headers", id)
 			}
 			if strings.HasPrefix(topic, "publish.") && v.QE.Label != "acceptable" || strings.HasPrefix(topic, "postedit.") && v.QE.Label != "rejected" {
@@ -299,7 +336,8 @@ log:
 	if len(reasons) < 8 {
 		t.Fatalf("want at least 8 distinct dead-letter reasons, got %v", reasons)
 	}
-	checkMetrics(t, families, seen, len(lines))
+	t.Logf("rule prefilter rejections: %v", rulesHit)
+	checkMetrics(t, families, seen, len(lines), rulesHit)
 	// kcat, a third-party client, reads the dead letters' headers back too.
 	out := b.Kcat(t, "-C", "-t", "qegate.deadletter", "-e", "-q", "-f", "%k %h\n")
 	if n := strings.Count(out, "qe-error="); n != len(badIDs) {
@@ -320,27 +358,10 @@ func TestStartupFailures(t *testing.T) {
 	}{
 		{"bad config key", base(b.Addr(), testModel(t), "pipeline:\n  batchsize: 3\n"), "unknown key(s): pipeline.batchsize"},
 		{"no model", base(b.Addr(), "/nonexistent/model", ""), "model"},
-		{"broker unreachable", base(fmt.Sprintf("127.0.0.1:%d", freePort(t)), testModel(t), ""), "cannot reach brokers"},
+		{"broker unreachable", base(fmt.Sprintf("127.0.0.1:%d", freePort(t)), testModel(t), ""), "nothing listens"},
 		{"missing topic", base(b.Addr(), testModel(t), "routes:\n  publish: \"publish.{tgt_lang}\"\n  post_edit: \"nowhere.{tgt_lang}\"\n"), "topic(s) do not exist"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, qegateBin, "run", "--config", tc.cfg)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			if err == nil {
-				t.Fatal("exit status 0, want failure")
-			}
-			msg := strings.TrimSpace(stderr.String())
-			last := msg[strings.LastIndexByte(msg, '\n')+1:]
-			if !strings.HasPrefix(last, "qegate: ") || !strings.Contains(last, tc.want) {
-				t.Fatalf("last stderr line %q, want qegate: ...%s...", last, tc.want)
-			}
-		})
-	}
+	runStartupFailures(t, tests, "")
 }
 
 func lag(client *kafka.Client, group, topic string, parts int) int64 {
@@ -412,7 +433,7 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	if code != 200 {
 		t.Fatalf("GET %s = %d", url, code)
 	}
-	var p expfmt.TextParser
+	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("parse %s: %v", url, err)
@@ -423,7 +444,7 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 // checkMetrics holds the scraped counters to what the topics hold: routes
 // per qegate_messages_total, one score per scored message, one latency
 // per message, no lag, the model named.
-func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[string][]string, total int) {
+func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[string][]string, total int, rulesHit map[string]int) {
 	t.Helper()
 	want := map[string]float64{}
 	for _, topics := range seen {
@@ -453,8 +474,23 @@ func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[stri
 	for _, m := range fams["qegate_score"].GetMetric() {
 		scores += m.GetHistogram().GetSampleCount()
 	}
-	if int(scores) != total-int(want["dead_letter"]) {
-		t.Fatalf("qegate_score holds %d scores, want %d", scores, total-int(want["dead_letter"]))
+	ruled := 0
+	for rule, n := range rulesHit {
+		ruled += n
+		var got float64
+		for _, m := range fams["qegate_rule_rejections_total"].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "rule" && l.GetValue() == rule {
+					got = m.GetCounter().GetValue()
+				}
+			}
+		}
+		if int(got) != n {
+			t.Fatalf("qegate_rule_rejections_total{rule=%q} = %v, topics hold %d", rule, got, n)
+		}
+	}
+	if int(scores) != total-int(want["dead_letter"])-ruled {
+		t.Fatalf("qegate_score holds %d scores, want %d", scores, total-int(want["dead_letter"])-ruled)
 	}
 	if n := fams["qegate_end_to_end_seconds"].GetMetric()[0].GetHistogram().GetSampleCount(); int(n) != total {
 		t.Fatalf("qegate_end_to_end_seconds observed %d messages, want %d", n, total)
@@ -467,4 +503,63 @@ func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[stri
 	if len(fams["qegate_model_info"].GetMetric()) != 1 {
 		t.Fatalf("qegate_model_info: %v", fams["qegate_model_info"])
 	}
+}
+
+// runStartupFailures runs qegate on each config: it must exit non-zero with
+// one last line "qegate: ...want...", and never print secret.
+func runStartupFailures(t *testing.T, tests []struct{ name, cfg, want string }, secret string) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, qegateBin, "run", "--config", tc.cfg)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if err == nil {
+				t.Fatal("exit status 0, want failure")
+			}
+			msg := strings.TrimSpace(stderr.String())
+			if secret != "" && strings.Contains(msg, secret) {
+				t.Fatalf("the password is in qegate's output:\n%s", msg)
+			}
+			last := msg[strings.LastIndexByte(msg, '\n')+1:]
+			if !strings.HasPrefix(last, "qegate: ") || !strings.Contains(last, tc.want) || strings.Count(msg, tc.want) > 1 {
+				t.Fatalf("last stderr line %q, want qegate: ...%s...", last, tc.want)
+			}
+		})
+	}
+}
+
+// TestStartupSecurityFailures: each bad connection setting against a real
+// TLS/SASL broker ends start-up with one line that says what to fix, and
+// never prints the password.
+func TestStartupSecurityFailures(t *testing.T) {
+	b := kafkatest.Start(t, kafkatest.Options{DisableAutoCreateTopics: true, Secure: true})
+	b.CreateTopics(t, 1, "in", "publish.de", "postedit.de", "qegate.deadletter")
+	sasl, mtls := b.Listener(kafkatest.ListenerSASLSSL), b.Listener(kafkatest.ListenerMTLS)
+	expired, wrongHost := b.Listener(kafkatest.ListenerExpired), b.Listener(kafkatest.ListenerWrongHost)
+	certs := b.Certs()
+	user, password := b.User()
+	wrongPW := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(wrongPW, []byte("not-"+password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := func(addr, conn string) string {
+		return writeConfig(t, fmt.Sprintf("kafka:\n  brokers: [%s]\n  topics: [in]\n  session_timeout: 6s\n%smodel:\n  dir: %s\n", addr, conn, testModel(t)))
+	}
+	tlsCA := func(ca string) string { return fmt.Sprintf("  tls: {enable: true, ca_file: %q}\n", ca) }
+	saslWith := func(pwFile string) string {
+		return fmt.Sprintf("  sasl: {mechanism: SCRAM-SHA-512, username: %q, password_file: %q}\n", user, pwFile)
+	}
+	tests := []struct{ name, cfg, want string }{
+		{"wrong password", cfg(sasl.Addr, tlsCA(certs.CAFile)+saslWith(wrongPW)), "authentication failed for user " + user},
+		{"plaintext client on a TLS listener", cfg(mtls.Addr, ""), "plaintext client on a TLS listener"},
+		{"unknown CA", cfg(mtls.Addr, fmt.Sprintf("  tls: {enable: true, ca_file: %q, cert_file: %q, key_file: %q}\n", certs.OtherCAFile, certs.Client.CertFile, certs.Client.KeyFile)), "certificate signed by unknown authority"},
+		{"expired broker certificate", cfg(expired.Addr, tlsCA(certs.CAFile)), "has expired"},
+		{"certificate for another host", cfg(wrongHost.Addr, tlsCA(certs.CAFile)), "certificate is valid for " + pki.WrongHost},
+		{"expired client certificate", cfg(mtls.Addr, fmt.Sprintf("  tls: {enable: true, ca_file: %q, cert_file: %q, key_file: %q}\n", certs.CAFile, certs.ExpiredClient.CertFile, certs.ExpiredClient.KeyFile)), "expired"},
+	}
+	runStartupFailures(t, tests, password)
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qegate/qegate/internal/app"
 	"github.com/qegate/qegate/internal/evaluate"
+	"github.com/qegate/qegate/pipeline/rules"
 )
 
 func init() { rootCmd.AddCommand(newEvalCmd()) }
@@ -38,9 +40,11 @@ func (f *scoreFlags) register(cmd *cobra.Command) {
 
 func newEvalCmd() *cobra.Command {
 	var (
-		f       scoreFlags
-		asJSON  bool
-		plotDir string
+		f          scoreFlags
+		asJSON     bool
+		plotDir    string
+		withRules  bool
+		configPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "eval --data PATH [--model DIR] [--json] [--plot DIR]",
@@ -70,6 +74,19 @@ Bad rows are reported on stderr as file:line: reason and skipped.
 			rep.BadRows = sd.Bad
 			rep.SkippedRows = len(sd.Bad)
 			rep.Notes = append(append([]string{}, sd.Data.Notes...), rep.Notes...)
+			if withRules {
+				cfg, err := app.Load(configPath)
+				if err != nil {
+					return err
+				}
+				checker, err := rules.New(cfg.Rules)
+				if err != nil {
+					return err
+				}
+				rep.Rules = evaluate.EvaluateRules(sd.Model, sd.Data.Rows, sd.Scored.Outputs, func(r evaluate.Row) string {
+					return checker.Check(r.Src, r.MT, r.SrcLang, r.TgtLang).Rule
+				})
+			}
 			if plotDir != "" {
 				files, err := evaluate.Plot(plotDir, sd.Model, sd.Data.Rows, sd.Scored.Outputs)
 				if err != nil {
@@ -89,11 +106,18 @@ Bad rows are reported on stderr as file:line: reason and skipped.
 			if err := evaluate.WriteText(out, rep); err != nil {
 				return fmt.Errorf("eval: %w", err)
 			}
+			if rep.Rules != nil {
+				if err := evaluate.WriteRulesText(out, rep.Avg, rep.Rules); err != nil {
+					return fmt.Errorf("eval: %w", err)
+				}
+			}
 			return nil
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (keys in docs/EVAL.md)")
+	cmd.Flags().BoolVar(&withRules, "rules", true, "also report the rule prefilters' effect (what each rejects, and F1 of rules+model)")
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "config file whose rules section to use (default: built-in defaults)")
 	cmd.Flags().StringVar(&plotDir, "plot", "", "write per-pair PNGs (predicted vs gold, precision-recall) into this directory")
 	return cmd
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/qegate/qegate/internal/kafkaconn"
 	"github.com/qegate/qegate/pipeline"
+	"github.com/qegate/qegate/pipeline/rules"
 	"github.com/qegate/qegate/scorer"
 	"github.com/qegate/qegate/source"
 )
@@ -27,13 +29,16 @@ import (
 // package, each that package's own config struct. Every key can be
 // overridden by QEGATE_<SECTION>_<KEY>, e.g. QEGATE_KAFKA_BROKERS.
 type Config struct {
-	Kafka    source.KafkaConfig     `mapstructure:"kafka"`
-	Input    pipeline.DecoderConfig `mapstructure:"input"`
-	Routes   pipeline.RoutesConfig  `mapstructure:"routes"`
-	Model    ModelConfig            `mapstructure:"model"`
-	Pipeline pipeline.Config        `mapstructure:"pipeline"`
-	Metrics  MetricsConfig          `mapstructure:"metrics"`
-	Log      LogConfig              `mapstructure:"log"`
+	Kafka source.KafkaConfig `mapstructure:"kafka"`
+	// OutputKafka is the cluster the sinks write to; zero: the input's.
+	OutputKafka kafkaconn.Output       `mapstructure:"output_kafka"`
+	Input       pipeline.DecoderConfig `mapstructure:"input"`
+	Routes      pipeline.RoutesConfig  `mapstructure:"routes"`
+	Rules       rules.Config           `mapstructure:"rules"`
+	Model       ModelConfig            `mapstructure:"model"`
+	Pipeline    pipeline.Config        `mapstructure:"pipeline"`
+	Metrics     MetricsConfig          `mapstructure:"metrics"`
+	Log         LogConfig              `mapstructure:"log"`
 }
 
 // ModelConfig is the model section: the scorer's config, with threshold
@@ -75,10 +80,12 @@ func Defaults() Config {
 		Kafka: source.KafkaConfig{
 			Brokers: []string{"127.0.0.1:9092"}, GroupID: "qegate", Topics: []string{"mt.incoming"}, StartOffset: "earliest",
 		}.WithDefaults(),
-		Input: pipeline.DecoderConfig{}.WithDefaults(),
+		OutputKafka: kafkaconn.Output{Brokers: []string{}},
+		Input:       pipeline.DecoderConfig{}.WithDefaults(),
 		Routes: pipeline.RoutesConfig{
 			Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", DeadLetter: "qegate.deadletter",
 		},
+		Rules:    rules.Config{}.WithDefaults(),
 		Model:    ModelConfig{Thresholds: map[string]float64{}, WatchInterval: 10 * time.Second},
 		Pipeline: pipeline.Config{}.WithDefaults(),
 		Log:      LogConfig{Level: "info", Format: "text"},
@@ -144,14 +151,19 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	var c Config
+	var err error
 	hook := mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
 	)
-	if err := v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
+	if err = v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	// password_file is read once, here: a missing file fails start-up.
+	if c.Kafka.Conn, err = c.Kafka.Conn.Resolve(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return &c, nil
@@ -196,6 +208,17 @@ func (c *Config) Validate() error {
 	if err := c.Routes.Validate(); err != nil {
 		return err
 	}
+	if _, _, err := c.Output(); err != nil {
+		return err
+	}
+	if _, err := rules.New(c.Rules); err != nil {
+		return err
+	}
+	routes := c.Routes
+	routes.RuleRejects = c.Rules.Route
+	if err := routes.Validate(); err != nil {
+		return err
+	}
 	if c.Input.MaxBytes < 0 {
 		return errors.New("input.max_message_bytes: must be >= 0")
 	}
@@ -218,6 +241,17 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Output returns the brokers and connection of the output cluster: the
+// input's unless output_kafka names one, with its password resolved.
+func (c *Config) Output() ([]string, kafkaconn.Config, error) {
+	brokers, conn, err := kafkaconn.ForOutput(c.Kafka.Brokers, c.Kafka.Conn, c.OutputKafka)
+	if err != nil || len(c.OutputKafka.Brokers) == 0 {
+		return brokers, conn, err // the input's, resolved by Load
+	}
+	conn, err = conn.Resolve()
+	return brokers, conn, err
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -83,6 +84,46 @@ func TestLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, c)
+		})
+	}
+}
+
+// TestLoadSecrets: the SASL password reaches the config from the
+// environment or a file, never from a printed config.
+func TestLoadSecrets(t *testing.T) {
+	const pw = "s3cret-Pa55word"
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		yaml string
+		env  map[string]string
+	}{
+		"env":  {"kafka:\n  tls: {enable: true}\n  sasl: {mechanism: SCRAM-SHA-512, username: qegate}\n", map[string]string{"QEGATE_KAFKA_SASL_PASSWORD": pw}},
+		"file": {"kafka:\n  tls: {enable: true}\n  sasl: {mechanism: SCRAM-SHA-512, username: qegate, password_file: " + pwFile + "}\n", nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Kafka.Conn.SASL.Password.Reveal(); got != pw {
+				t.Fatalf("password %q, want %q", got, pw)
+			}
+			for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c)} {
+				if strings.Contains(s, pw) {
+					t.Fatalf("a printed config holds the password: %s", s)
+				}
+			}
 		})
 	}
 }

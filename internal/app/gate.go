@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qegate/qegate/internal/kafkaconn"
 	"github.com/qegate/qegate/pipeline"
+	"github.com/qegate/qegate/pipeline/rules"
 	"github.com/qegate/qegate/scorer"
 	"github.com/qegate/qegate/sink"
 	"github.com/qegate/qegate/source"
@@ -26,6 +29,7 @@ type Gate struct {
 	model   GateScorer
 	kafka   *source.Kafka // nil for a file gate
 	brokers []string
+	conn    kafkaconn.Config
 	probe   brokerProbe
 }
 
@@ -68,7 +72,9 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 	if log == nil {
 		log = slog.Default()
 	}
-	router := pipeline.NewRouter(cfg.Routes, sc.Model())
+	routes := cfg.Routes
+	routes.RuleRejects = cfg.Rules.Route
+	router := pipeline.NewRouter(routes, sc.Model())
 	var reg prometheus.Registerer // a nil *Registry in an interface is not nil
 	if opts.Registry != nil {
 		reg = opts.Registry
@@ -93,8 +99,26 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		if router.Templated() && len(lps) == 0 {
 			log.Warn("routes use language templates but the model names no language pairs; output topics are checked as they are used")
 		}
-		topics := append(append([]string{}, cfg.Kafka.Topics...), router.Topics(lps)...)
-		if err := CheckTopics(ctx, cfg.Kafka.Brokers, topics); err != nil {
+		outBrokers, outConn, err := cfg.Output()
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range append(cfg.Kafka.Conn.Warnings(), outConn.Warnings()...) {
+			log.Warn(w)
+		}
+		// Connection problems (wrong password, unknown CA, plaintext on a
+		// TLS listener) end start-up with one explained line, instead of a
+		// consumer group retrying them forever in the background.
+		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = cfg.Kafka.Conn.Probe(pctx, cfg.Kafka.Brokers)
+		cancel()
+		if err != nil {
+			return nil, err // explained: "kafka: authentication failed for ..."
+		}
+		if err := CheckTopics(ctx, cfg.Kafka.Brokers, cfg.Kafka.Conn, cfg.Kafka.Topics); err != nil {
+			return nil, err
+		}
+		if err := CheckTopics(ctx, outBrokers, outConn, router.Topics(lps)); err != nil {
 			return nil, err
 		}
 		m.LimitLangPairs(lps)
@@ -103,19 +127,23 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 			// topics must exist before it is swapped in.
 			hot.Check = func(ctx context.Context, next *scorer.Scorer) error {
 				lps := LangPairs(next, cfg.Input.LangPairs)
-				if err := CheckTopics(ctx, cfg.Kafka.Brokers, router.Topics(lps)); err != nil {
+				if err := CheckTopics(ctx, outBrokers, outConn, router.Topics(lps)); err != nil {
 					return err
 				}
 				m.LimitLangPairs(lps)
 				return nil
 			}
 		}
-		snk, err := sink.NewKafka(sink.KafkaConfig{Brokers: cfg.Kafka.Brokers})
+		tr, err := outConn.Transport()
+		if err != nil {
+			return nil, err
+		}
+		snk, err := sink.NewKafka(sink.KafkaConfig{Brokers: outBrokers, Transport: tr})
 		if err != nil {
 			return nil, err
 		}
 		ks := source.NewKafka(cfg.Kafka, dec, m, log)
-		g.kafka, g.brokers = ks, cfg.Kafka.Brokers
+		g.kafka, g.brokers, g.conn = ks, cfg.Kafka.Brokers, cfg.Kafka.Conn
 		if opts.Registry != nil {
 			opts.Registry.MustRegister(ks.Collector())
 		}
@@ -127,6 +155,13 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		pc.Workers = sessions + 1 // one more than sessions: a batch writes while the next scores
 	}
 	eng := pipeline.NewEngine(pc.EngineConfig, sc, router, g.Sink, m, log)
+	if !cfg.Rules.Disabled {
+		checker, err := rules.New(cfg.Rules)
+		if err != nil {
+			return nil, err
+		}
+		eng.Prefilter = checker
+	}
 	g.Gate = &pipeline.Gate{Source: src, Engine: eng, QueueSize: pc.QueueSize, DrainTimeout: pc.DrainTimeout, Log: log}
 	return g, nil
 }

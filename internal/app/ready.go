@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/qegate/qegate/internal/kafkaconn"
 )
 
 // brokerProbe caches whether the brokers answer, so that frequent probes
@@ -23,7 +23,7 @@ type brokerProbe struct {
 
 const probeTTL = 2 * time.Second
 
-func (p *brokerProbe) check(ctx context.Context, brokers []string) error {
+func (p *brokerProbe) check(ctx context.Context, brokers []string, conn kafkaconn.Config) error {
 	p.mu.Lock()
 	if time.Since(p.at) < probeTTL || p.busy {
 		err := p.err
@@ -34,8 +34,7 @@ func (p *brokerProbe) check(ctx context.Context, brokers []string) error {
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 2 * time.Second}
-	_, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	err := conn.Probe(ctx, brokers)
 	if err != nil {
 		err = fmt.Errorf("brokers %s unreachable: %w", strings.Join(brokers, ","), err)
 	}
@@ -57,7 +56,7 @@ func (g *Gate) Ready(ctx context.Context) error {
 	if g.kafka == nil {
 		return nil
 	}
-	if err := g.probe.check(ctx, g.brokers); err != nil {
+	if err := g.probe.check(ctx, g.brokers, g.conn); err != nil {
 		return err
 	}
 	joined, parts := g.kafka.Status()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qegate/qegate/internal/kafkaconn"
 	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
@@ -22,9 +23,15 @@ import (
 // Config says what `qegate audit` compares.
 type Config struct {
 	Brokers []string
-	Input   string
-	Outputs []string
-	IDField string
+	// Conn is how to connect (TLS, SASL); zero: plaintext.
+	Conn kafkaconn.Config
+	// OutputBrokers and OutputConn are where the outputs are, when the
+	// gate writes to another cluster; empty OutputBrokers: Brokers, Conn.
+	OutputBrokers []string
+	OutputConn    kafkaconn.Config
+	Input         string
+	Outputs       []string
+	IDField       string
 	// MaxIDs caps the example ids listed in the report; 0 means 20.
 	MaxIDs int
 }
@@ -200,13 +207,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.IDField == "" {
 		cfg.IDField = "id"
 	}
+	outBrokers, outConn := cfg.OutputBrokers, cfg.OutputConn
+	if len(outBrokers) == 0 {
+		outBrokers, outConn = cfg.Brokers, cfg.Conn
+	}
 	start := time.Now()
 	c := newCounter(cfg)
-	if err := kafkaread.Each(ctx, cfg.Brokers, cfg.Input, c.addInput); err != nil {
+	if err := kafkaread.EachConn(ctx, cfg.Brokers, cfg.Conn, cfg.Input, c.addInput); err != nil {
 		return nil, err
 	}
 	for _, t := range cfg.Outputs {
-		if err := kafkaread.Each(ctx, cfg.Brokers, t, c.addOutput); err != nil {
+		if err := kafkaread.EachConn(ctx, outBrokers, outConn, t, c.addOutput); err != nil {
 			return nil, err
 		}
 	}

@@ -87,6 +87,8 @@ type Report struct {
 	SkippedRows int                    `json:"skipped_rows"`
 	BadRows     []BadRow               `json:"bad_rows"`
 	Notes       []string               `json:"notes"`
+	// Rules is the rule prefilters' effect; nil when eval ran without them.
+	Rules *RulesReport `json:"rules,omitempty"`
 }
 
 // ModelReport names the model and the outputs that the metrics used.

@@ -272,30 +272,6 @@ func ForOutput(inBrokers []string, in Config, out Output) ([]string, Config, err
 	return out.Brokers, oc, nil
 }
 
-// Defaults returns the viper defaults of the tls and sasl keys under
-// section (e.g. "kafka", "output_kafka"), every key with its zero value.
-// Registering them matters beyond documentation: viper's AutomaticEnv only
-// maps QEGATE_KAFKA_SASL_PASSWORD onto kafka.sasl.password when that key is
-// known, and qegate rejects file keys it has no default for.
-func Defaults(section string) map[string]any {
-	m := map[string]any{}
-	for k, v := range map[string]any{
-		"tls.enable": false, "tls.ca_file": "", "tls.cert_file": "", "tls.key_file": "",
-		"tls.server_name": "", "tls.insecure_skip_verify": false,
-		"sasl.mechanism": "", "sasl.username": "", "sasl.password": "", "sasl.password_file": "",
-	} {
-		m[section+"."+k] = v
-	}
-	return m
-}
-
-// OutputDefaults returns Defaults("output_kafka") plus output_kafka.brokers.
-func OutputDefaults() map[string]any {
-	m := Defaults("output_kafka")
-	m["output_kafka.brokers"] = []string{}
-	return m
-}
-
 // Warnings lists settings that work but weaken security, for the caller to
 // log once at start-up: certificate verification turned off, and a
 // password sent over plaintext.

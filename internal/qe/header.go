@@ -16,4 +16,5 @@ const (
 	HeaderError  = "qe-error"  // why a dead letter could not be scored
 	HeaderSource = "qe-source" // topic:partition:offset of the input, for deduplication
 	HeaderReason = "qe-reason" // why a rule prefilter rejected the pair
+	HeaderRule   = "qe-rule"   // which rule prefilter rejected the pair
 )

@@ -298,7 +298,10 @@ func (cfg *Config) disabled(rule string) bool {
 }
 
 // fill replaces zero values by the defaults and rejects nonsense.
-func (cfg *Config) fill() error {
+// WithDefaults returns c with every zero parameter replaced by its
+// documented default (MinRepeats keeps 0, which means per n-gram length).
+func (c Config) WithDefaults() Config {
+	cfg := &c
 	def := func(v *float64, d float64) {
 		if *v == 0 {
 			*v = d
@@ -320,7 +323,14 @@ func (cfg *Config) fill() error {
 	def(&cfg.LengthRatio.Slack, 1.1)
 	defi(&cfg.LengthRatio.MinSrcChars, 20)
 	defi(&cfg.Numbers.MinDigits, 2)
+	if cfg.LengthRatio.Bounds == nil {
+		cfg.LengthRatio.Bounds = map[string][]float64{}
+	}
+	return c
+}
 
+func (cfg *Config) fill() error {
+	*cfg = cfg.WithDefaults()
 	bad := func(key string, v any, want string) error {
 		return fmt.Errorf("rules.%s: %v: %s", key, v, want)
 	}
