@@ -11,7 +11,9 @@ import (
 func TestEvaluateRules(t *testing.T) {
 	m := threeOutputModel()
 	z := 0.0
-	row := func(src string, da float64) Row { return Row{Src: src, MT: "x", SrcLang: "en", TgtLang: "de", DA: fp(da), Z: &z} }
+	row := func(src string, da float64) Row {
+		return Row{Src: src, MT: "x", SrcLang: "en", TgtLang: "de", DA: fp(da), Z: &z}
+	}
 	rows := []Row{row("good", 90), row("good2", 80), row("copy-bad", 20), row("copy-good", 75), row("bad", 10)}
 	// The model accepts everything except "bad": da51 0.9 >= 0.6, da70 0.9.
 	outputs := [][]float32{{0.9, 0.9, 1}, {0.9, 0.9, 0.8}, {0.9, 0.9, 0.7}, {0.9, 0.9, 0.2}, {0.1, 0.1, -1}}
