@@ -559,7 +559,7 @@ func TestStartupSecurityFailures(t *testing.T) {
 		{"unknown CA", cfg(mtls.Addr, fmt.Sprintf("  tls: {enable: true, ca_file: %q, cert_file: %q, key_file: %q}\n", certs.OtherCAFile, certs.Client.CertFile, certs.Client.KeyFile)), "certificate signed by unknown authority"},
 		{"expired broker certificate", cfg(expired.Addr, tlsCA(certs.CAFile)), "has expired"},
 		{"certificate for another host", cfg(wrongHost.Addr, tlsCA(certs.CAFile)), "certificate is valid for " + pki.WrongHost},
-		{"expired client certificate", cfg(mtls.Addr, fmt.Sprintf("  tls: {enable: true, ca_file: %q, cert_file: %q, key_file: %q}\n", certs.CAFile, certs.ExpiredClient.CertFile, certs.ExpiredClient.KeyFile)), "expired"},
+		{"expired client certificate", cfg(mtls.Addr, fmt.Sprintf("  tls: {enable: true, ca_file: %q, cert_file: %q, key_file: %q}\n", certs.CAFile, certs.ExpiredClient.CertFile, certs.ExpiredClient.KeyFile)), "expired on"},
 	}
 	runStartupFailures(t, tests, password)
 }

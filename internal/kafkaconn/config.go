@@ -162,7 +162,9 @@ func (c Config) Resolve() (Config, error) {
 		if p == "" {
 			return Config{}, fmt.Errorf("%s: %s is empty", c.key("sasl.password_file"), c.SASL.PasswordFile)
 		}
-		c.SASL.Password = Secret(p)
+		// Read once: the resolved config holds the password itself, so
+		// later validation sees one source of it.
+		c.SASL.Password, c.SASL.PasswordFile = Secret(p), ""
 	}
 	return c, nil
 }

@@ -90,8 +90,13 @@ func TestResolvePasswordFile(t *testing.T) {
 			if got := r.SASL.Password.Reveal(); got != tc.want {
 				t.Fatalf("password = %q, want %q", got, tc.want)
 			}
-			if r.SASL.PasswordFile != tc.file {
-				t.Errorf("PasswordFile changed to %q", r.SASL.PasswordFile)
+			// The file is read once: the resolved config holds the password,
+			// so it validates (and resolves) again as it is.
+			if r.SASL.PasswordFile != "" {
+				t.Errorf("PasswordFile %q kept after reading it", r.SASL.PasswordFile)
+			}
+			if again, err := r.Resolve(); err != nil || again.SASL.Password.Reveal() != tc.want {
+				t.Errorf("resolving the resolved config: %v", err)
 			}
 		})
 	}
