@@ -61,15 +61,8 @@ func OpenModel(cfg ModelConfig, log *slog.Logger) (*Model, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	m := &Model{
-		cfg: cfg, log: log,
-		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "qegate_model_info", Help: "The model scoring now: 1 for its name, version and decision output.",
-		}, []string{"name", "version", "output"}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qegate_model_reloads_total", Help: "Model reloads by result: ok, or failed (the old model kept serving).",
-		}, []string{"result"}),
-	}
+	m := &Model{cfg: cfg, log: log}
+	m.info, m.reloads = newModelMetrics()
 	finger, err := fingerprint(m.dir())
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
@@ -82,6 +75,15 @@ func OpenModel(cfg ModelConfig, log *slog.Logger) (*Model, error) {
 	m.finger = finger
 	m.setInfo(sc.Model())
 	return m, nil
+}
+
+func newModelMetrics() (*prometheus.GaugeVec, *prometheus.CounterVec) {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "qegate_model_info", Help: "The model scoring now: 1 for its name, version and decision output.",
+		}, []string{"name", "version", "output"}),
+		prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_model_reloads_total", Help: "Model reloads by result: ok, or failed (the old model kept serving).",
+		}, []string{"result"})
 }
 
 // Collectors returns the model's metrics for registration.

@@ -53,9 +53,11 @@ func TestListenerYAML(t *testing.T) {
 				t.Errorf("read back %s, want %s", c, l.Conn)
 			}
 			if l.Conn.SASL.Enabled() {
-				b, err := os.ReadFile(c.SASL.PasswordFile)
-				if err != nil || string(b) != "s3cret-pw\n" {
-					t.Errorf("password file %q: %q %v", c.SASL.PasswordFile, b, err)
+				// The YAML names a password file, which Resolve read.
+				file := got.Kafka.Conn.SASL.PasswordFile
+				b, err := os.ReadFile(file)
+				if err != nil || string(b) != "s3cret-pw\n" || got.Kafka.Conn.SASL.Password != "" {
+					t.Errorf("password file %q: %q %v", file, b, err)
 				}
 			}
 		})
