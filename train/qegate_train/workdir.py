@@ -15,7 +15,9 @@ Layout (names relative to the root):
   runs/              sweep results (res_*.json, pred_*.npy) read by `report`
   sweep/             scratch of a running sweep before results are packed into --out
   logs/              logs of long commands (build-default.log)
-  full_vocab/        scratch of full-vocab (fp32 comparisons)
+  full_vocab/        full-vocab: before/ (the trimmed model it converted), info_<dir>.json
+  babel/             babel wheel, unpacked (CLDR multi-script sample for unk-rate)
+  scripts/           scratch of the one-off train/scripts/
   report_tables.md   tables written by `report`
 """
 import os
