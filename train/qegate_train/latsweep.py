@@ -8,7 +8,7 @@ import numpy as np
 
 from .hfbase import load_base
 
-from . import e5bin
+from . import workdir
 from .bench import interleaved_latency
 from .e5bin import CompactBase
 from .export import export_all
@@ -18,8 +18,7 @@ from .train import TASKS, build_model
 
 def sweep(carry, model_dir, out_json, levels=(2, 3, 4, 6, 8, 12), seconds=60.0, log=print):
     base = load_base(carry)
-    d = os.path.join(e5bin.work_dir(), "lat")
-    os.makedirs(d, exist_ok=True)
+    d = workdir.path("lat", create=True)
     _, seqs = dev_seqs(model_dir)
     rng = np.random.default_rng(0)
     lat_seqs = [seqs[i] for i in rng.choice(len(seqs), 200, replace=False)]

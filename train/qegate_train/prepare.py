@@ -1,18 +1,19 @@
 """Step 1 of the recipe (CPU): base model -> trimmed tokenizer + compact base + encoded data.
 
-Everything lands in train/.work/carry/ (small enough to travel to a GPU machine)."""
+Everything lands in <work dir>/carry/ (small enough to travel to a GPU machine)."""
 import json
 import os
 import time
 
 import numpy as np
 
-from . import data, e5bin, tokjson, vocab
+from . import data, e5bin, tokjson, vocab, workdir
 from .encode import encode_pairs
 
 
-def carry_dir():
-    return os.path.join(e5bin.work_dir(), "carry")
+def carry_dir(base_id=None):
+    """prepare's output dir: <work dir>/carry, or carry_<slug> for a hub id / local dir base."""
+    return workdir.path("carry" if not base_id else "carry_" + workdir.slug(base_id))
 
 
 def encode_split(tok, split, max_len=512):

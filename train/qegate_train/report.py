@@ -1,5 +1,5 @@
-"""docs/compression.md tables and plots from the sweep results (train/.work/runs), the latency
-sweep (train/.work/lat/sweep.json) and the shipped model (models/default/model.json)."""
+"""docs/compression.md tables and plots from the sweep results (<work dir>/runs), the latency
+sweep (<work dir>/lat/sweep.json) and the shipped model (models/default/model.json)."""
 import glob
 import json
 import os

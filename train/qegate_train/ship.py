@@ -9,7 +9,7 @@ import numpy as np
 from .hfbase import load_base
 import torch
 
-from . import data, e5bin
+from . import data, e5bin, workdir
 from .bench import interleaved_latency
 from .e5bin import CompactBase
 from .encode import encode_pairs
@@ -60,8 +60,7 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     kinds = TASKS[task]
     model = load_trained(base, weights, layers, task)
     shutil.copy(os.path.join(carry, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
-    work = os.path.join(e5bin.work_dir(), "ship", os.path.basename(os.path.normpath(out)))
-    os.makedirs(work, exist_ok=True)
+    work = workdir.path("ship", os.path.basename(os.path.normpath(out)), create=True)
     fp32 = os.path.join(work, "model_fp32.onnx")
     info = export_all(model, os.path.join(out, "model.onnx"), base.NH, base.H, quantize=True,
                       keep_fp32=fp32)
@@ -82,7 +81,7 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     # latency at batch 1 (200 random dev pairs), this model vs the unpruned 12-layer fp32 model
     rng = np.random.default_rng(0)
     lat_seqs = [seqs[i] for i in rng.choice(len(seqs), 200, replace=False)]
-    tdir = timing_dir or os.path.join(e5bin.work_dir(), "lat")
+    tdir = timing_dir or workdir.path("lat")
     os.makedirs(tdir, exist_ok=True)
     b12 = baseline_onnx(base, base.NL, os.path.join(tdir, f"L{base.NL}_fp32.onnx"))
     lat = {}

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from . import workdir
+
 M = "multi"
 PLAN = [
     # (a) default candidate: multi-output, multilingual, 4 layers
@@ -42,8 +44,7 @@ PLAN = [
 
 def main(carry, out, budget, smoke=False, names=None):
     from . import train
-    work = os.path.join("/tmp", "qegate_runs")
-    os.makedirs(work, exist_ok=True)
+    work = workdir.path("sweep", create=True)
     os.makedirs(out, exist_ok=True)
     logf = open(os.path.join(work, "sweep.log"), "a")
 

@@ -1,6 +1,6 @@
 """Fine-tuning runs (GPU or CPU): cross-encoder on MLQE-PE, layer pruning, distillation.
 
-Reads train/.work/carry/ (prepare.py). One plan = list of runs; each run writes dev predictions and
+Reads <work dir>/carry/ (prepare.py). One plan = list of runs; each run writes dev predictions and
 metrics as soon as it finishes, so a wall-clock cut still leaves results."""
 import json
 import math

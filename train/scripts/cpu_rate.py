@@ -2,14 +2,16 @@
 #   train/.venv/bin/python train/scripts/cpu_rate.py
 import sys, time, torch, json
 sys.path.insert(0,'train')
+from qegate_train import workdir
+workdir.path("scripts", create=True)  # scratch of these one-off scripts
 from qegate_train import train
 from qegate_train.e5bin import CompactBase
-base=CompactBase('train/.work/carry/base.npz')
-tr=train.load_enc('train/.work/carry/train.npz')
-dv=train.load_enc('train/.work/carry/dev.npz')
+base=CompactBase(workdir.path('carry/base.npz'))
+tr=train.load_enc(workdir.path('carry/train.npz'))
+dv=train.load_enc(workdir.path('carry/dev.npz'))
 dv={k:v[:64] for k,v in dv.items()}
 torch.set_num_threads(2)
 for L in (4,12):
     t=time.time()
-    r=train.run_one({"name":f"rate_L{L}","layers":L,"task":"multi","epochs":1,"max_steps":40 if L==4 else 20,"log_every":10}, base, tr, dv, torch.device('cpu'), '/tmp/qegate_rate', log=print)
+    r=train.run_one({"name":f"rate_L{L}","layers":L,"task":"multi","epochs":1,"max_steps":40 if L==4 else 20,"log_every":10}, base, tr, dv, torch.device('cpu'), workdir.path('scripts', 'rate'), log=print)
     print(json.dumps({"layers":L,"steps":r["steps"],"sec":r["train_sec"],"steps_per_sec":r["steps_per_sec"]}))

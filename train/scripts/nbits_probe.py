@@ -2,11 +2,13 @@
 #   train/.venv/bin/python train/scripts/nbits_probe.py
 import sys, os, numpy as np, onnx, time
 sys.path.insert(0,'train')
+from qegate_train import workdir
+workdir.path("scripts", create=True)  # scratch of these one-off scripts
 from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer, DefaultWeightOnlyQuantConfig
 from qegate_train.export import ort_session, ort_scores
 from qegate_train.ship import dev_seqs
 from qegate_train.bench import latency_ms
-src='train/.work/ship/default/model_fp32.onnx'
+src=workdir.path('ship/default/model_fp32.onnx')
 dv,seqs=dev_seqs('models/default')
 sub=[seqs[i] for i in range(0,7000,7)]
 ref=ort_scores(ort_session(src,2),sub,batch=1)
@@ -17,7 +19,7 @@ for bits in (8,4):
     cfg=DefaultWeightOnlyQuantConfig(block_size=32,is_symmetric=True,accuracy_level=4,bits=bits,op_types_to_quantize=("MatMul","Gather"),quant_axes=(("MatMul",0),("Gather",1)))
     q=MatMulNBitsQuantizer(onnx.load(src),algo_config=cfg)
     q.process()
-    out=f'/tmp/nb{bits}.onnx'; q.model.save_model_to_file(out, use_external_data_format=False)
+    out=workdir.path('scripts', f'nb{bits}.onnx'); q.model.save_model_to_file(out, use_external_data_format=False)
     s=ort_session(out,2)
     a=ort_scores(s,sub,batch=1); b=ort_scores(s,sub,batch=32)
     print(bits,'size',os.path.getsize(out),'vs fp32 mean/max',np.abs(a-ref).mean(),np.abs(a-ref).max(),'batch dep max',np.abs(a-b).max())

@@ -25,8 +25,9 @@ def q4_blocks(w):
     return bytes(out)
 
 
-def write_e5bin(path, H=32, NL=3, NH=2, FF=64, MAXP=64, seed=0):
+def write_e5bin(path, H=32, NL=3, NH=2, FF=64, MAXP=64, seed=0, pieces=None):
     rng = np.random.default_rng(seed)
+    PIECES = pieces or globals()["PIECES"]
     V = len(PIECES)
     scores = np.array([0, 0, 0, 0] + [-(i % 7) - 1.0 - 0.1 * i for i in range(V - 4)], np.float32)
     blob = b"".join(p.encode() for p in PIECES)

