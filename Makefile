@@ -122,12 +122,13 @@ test-faults: native
 	QEGATE_FAULTS_REPORT=$(CURDIR)/bin/faults-report.json GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' \
 		$(GO) test -count=1 -timeout 30m -tags 'integration faults' -run '^TestFaults$$' -v ./cmd/qegate
 
-## test-fuzz: short fuzz runs of decoding, routing, the tracker and audit ids (FUZZTIME=10m by hand)
+## test-fuzz: short fuzz runs of decoding, routing, the tracker, the rules and audit ids (FUZZTIME=10m by hand)
 FUZZTIME ?= 10s
 test-fuzz: native
 	for f in FuzzDecode FuzzRoute; do \
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./pipeline || exit 1; done
 	$(GO) test -run='^$$' -fuzz='^FuzzTracker$$' -fuzztime=$(FUZZTIME) ./source
+	$(GO) test -run='^$$' -fuzz='^FuzzCheck$$' -fuzztime=$(FUZZTIME) ./pipeline/rules
 	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./internal/audit
 
 ## test-deploy: offline validation of deploy/ (Dockerfile, compose, Helm chart, KEDA, dashboard); nested module
