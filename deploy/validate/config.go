@@ -15,14 +15,6 @@ import (
 // configs/qegate.yaml and the ones other issues add (rules, output_kafka).
 var ConfigSections = []string{"kafka", "input", "routes", "model", "pipeline", "metrics", "log", "rules", "output_kafka"}
 
-// UpcomingKeys are keys the deploy files use before configs/qegate.yaml
-// lists them (Kafka TLS and SASL, issue 15). Once the reference config has
-// them they are checked like every other key.
-var UpcomingKeys = []string{
-	"kafka.tls.enable", "kafka.tls.ca_file", "kafka.tls.cert_file", "kafka.tls.key_file", "kafka.tls.server_name",
-	"kafka.sasl.mechanism", "kafka.sasl.username", "kafka.sasl.password_file",
-}
-
 // ConfigSchema is the set of keys qegate accepts, read from the reference
 // configs/qegate.yaml (which lists every key with its default; qegate
 // rejects unknown keys, so a deploy file with a stale key would not start).
@@ -66,11 +58,6 @@ func LoadConfigSchema(path string) (*ConfigSchema, error) {
 	for k := range ref {
 		if !s.sections[k] {
 			return nil, fmt.Errorf("config schema: %s: section %q is not in ConfigSections", path, k)
-		}
-	}
-	for _, k := range UpcomingKeys {
-		if _, ok := s.leaves[k]; !ok {
-			s.leaves[k] = "any"
 		}
 	}
 	return s, nil

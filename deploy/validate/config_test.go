@@ -12,8 +12,9 @@ func TestConfigSchema(t *testing.T) {
 		want []string // error parts; none: valid
 	}{
 		{name: "reference keys", doc: "kafka:\n  brokers: [a:9092]\n  group_id: g\nmetrics:\n  listen: :9464\nmodel:\n  sessions: 2\n  thresholds: {en-de: 0.6}\n"},
-		{name: "upcoming TLS and SASL keys", doc: "kafka:\n  tls: {enable: true, ca_file: /x}\n  sasl: {mechanism: PLAIN, password_file: /p}\n"},
-		{name: "upcoming sections", doc: "rules:\n  anything: 1\noutput_kafka:\n  brokers: [b:9092]\n"},
+		{name: "TLS and SASL keys", doc: "kafka:\n  tls: {enable: true, ca_file: /x}\n  sasl: {mechanism: PLAIN, password_file: /p}\n"},
+		{name: "rules and output cluster", doc: "rules:\n  copy: {min_similarity: 0.8}\noutput_kafka:\n  brokers: [b:9092]\n"},
+		{name: "unknown rules key", doc: "rules:\n  anything: 1\n", want: []string{"unknown key rules.anything"}},
 		{name: "unknown section", doc: "kafak:\n  brokers: [a:9092]\n", want: []string{`unknown section "kafak"`}},
 		{name: "unknown key", doc: "kafka:\n  group: g\n", want: []string{"unknown key kafka.group"}},
 		{name: "unknown nested key", doc: "kafka:\n  tls: {enabled: true}\n", want: []string{"unknown key kafka.tls.enabled"}},
