@@ -25,6 +25,10 @@ type Item struct {
 	Key     []byte
 	Value   []byte
 	Headers []qe.Header
+	// Seq is the source's feed position (0, 1, 2, ... in input order) for
+	// sinks that restore input order (the filter's ordered file sink); the
+	// engine's workers finish items out of order. Kafka leaves it zero.
+	Seq int64
 
 	// ID is the message's id field as text ("" when absent).
 	ID string

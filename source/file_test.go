@@ -20,7 +20,7 @@ var fileRoutes = pipeline.RoutesConfig{Publish: "accepted", PostEdit: "rejected"
 // scorer (MT of 5+ bytes is accepted) into a memory sink.
 func runFiles(t *testing.T, cfg source.FileConfig) (*pipelinetest.MemSink, pipeline.Report, error) {
 	t.Helper()
-	src, err := source.NewFile(cfg, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil)
+	src, err := source.NewFile(cfg, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil)
 	if err != nil {
 		return nil, pipeline.Report{}, err
 	}
@@ -130,7 +130,7 @@ func TestFileSource(t *testing.T) {
 }
 
 func TestFileSourceBadFormat(t *testing.T) {
-	if _, err := source.NewFile(source.FileConfig{Format: "csv"}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil); err == nil {
+	if _, err := source.NewFile(source.FileConfig{Format: "csv"}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil); err == nil {
 		t.Fatal("format csv accepted")
 	}
 }
@@ -147,7 +147,7 @@ func TestFileSourceStopDrains(t *testing.T) {
 	old := os.Stdin
 	os.Stdin = pr
 	defer func() { os.Stdin = old }()
-	src, err := source.NewFile(source.FileConfig{Paths: []string{"-"}}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil)
+	src, err := source.NewFile(source.FileConfig{Paths: []string{"-"}}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

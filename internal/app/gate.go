@@ -22,6 +22,14 @@ type Gate struct {
 	Metrics *pipeline.Metrics
 	// Files is the file source of a file gate, nil for Kafka.
 	Files *source.File
+	// Out is the ordered output of a file gate, nil for Kafka.
+	Out *sink.Ordered
+	// Start is where a resumed file gate continues (the zero position for
+	// a fresh run).
+	Start sink.InputPos
+	// AlreadyComplete marks a resumed file gate whose run had finished:
+	// there is nothing to run (Gate is nil), only Out's summary to report.
+	AlreadyComplete bool
 }
 
 // Options choose where a gate reads and writes and where it reports. The
@@ -29,8 +37,9 @@ type Gate struct {
 // and slog.Default().
 type Options struct {
 	// Files, when set, makes a file gate (corpus cleaning, backfills from
-	// files): the source reads Files.Input and the sink writes one
-	// JSON-lines file per route under Files.OutDir.
+	// files): the source reads Files.Input and an ordered sink writes one
+	// JSON-lines file per route plus annotated.jsonl, in input order, with
+	// a checkpoint for --resume.
 	Files *FileOptions
 	// Log receives the pipeline's logs; nil means slog.Default().
 	Log *slog.Logger
@@ -38,10 +47,12 @@ type Options struct {
 	Registry *prometheus.Registry
 }
 
-// FileOptions are the input and output of a file gate.
+// FileOptions are the input and output of a file gate. Input.Start is
+// set by Build from Output's checkpoint; Input.MaxLineBytes zero means
+// input.max_message_bytes.
 type FileOptions struct {
 	Input  source.FileConfig
-	OutDir string
+	Output sink.OrderedConfig
 }
 
 // FileRoutes are the routes of a file gate: accepted, rejected, review
@@ -75,15 +86,30 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 	g := &Gate{Router: router, Metrics: m}
 	var src pipeline.Source
 	if opts.Files != nil {
-		fs, err := source.NewFile(opts.Files.Input, dec, log)
+		in := opts.Files.Input
+		if in.MaxLineBytes <= 0 {
+			in.MaxLineBytes = cfg.Input.WithDefaults().MaxBytes
+		}
+		// Check the input options before the output directory is touched.
+		if _, err := source.NewFile(in, dec, log, nil); err != nil {
+			return nil, err
+		}
+		out, start, done, err := sink.OpenOrdered(opts.Files.Output)
 		if err != nil {
 			return nil, err
 		}
-		snk, err := sink.NewFile(opts.Files.OutDir)
+		g.Sink, g.Out, g.Start = out, out, start
+		if done {
+			g.AlreadyComplete = true
+			return g, nil
+		}
+		in.Start = start
+		fs, err := source.NewFile(in, dec, log, out)
 		if err != nil {
+			_ = out.Close()
 			return nil, err
 		}
-		src, g.Sink, g.Files = fs, snk, fs
+		src, g.Files = fs, fs
 	} else {
 		lps := LangPairs(sc, cfg.Input.LangPairs)
 		if router.Templated() && len(lps) == 0 {
