@@ -27,6 +27,8 @@ type Gate struct {
 	// Start is where a resumed file gate continues (the zero position for
 	// a fresh run).
 	Start sink.InputPos
+	// Backfill is the bounded source of a backfill gate, else nil.
+	Backfill *source.Backfill
 	// AlreadyComplete marks a resumed file gate whose run had finished:
 	// there is nothing to run (Gate is nil), only Out's summary to report.
 	AlreadyComplete bool
@@ -41,6 +43,10 @@ type Options struct {
 	// JSON-lines file per route plus annotated.jsonl, in input order, with
 	// a checkpoint for --resume.
 	Files *FileOptions
+	// Backfill, when set, makes a Kafka gate whose source is a bounded
+	// read of Backfill.Topic (no consumer group, no commits) instead of
+	// the configured consumer group; Brokers empty means kafka.brokers.
+	Backfill *source.BackfillConfig
 	// Log receives the pipeline's logs; nil means slog.Default().
 	Log *slog.Logger
 	// Registry, when set, gets the pipeline's qegate_* metrics.
@@ -115,7 +121,11 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 		if router.Templated() && len(lps) == 0 {
 			log.Warn("routes use language templates but the model names no language pairs; output topics are checked as they are used")
 		}
-		topics := append(append([]string{}, cfg.Kafka.Topics...), router.Topics(lps)...)
+		inputs := cfg.Kafka.Topics
+		if opts.Backfill != nil {
+			inputs = []string{opts.Backfill.Topic}
+		}
+		topics := append(append([]string{}, inputs...), router.Topics(lps)...)
 		if err := CheckTopics(ctx, cfg.Kafka.Brokers, topics); err != nil {
 			return nil, err
 		}
@@ -123,11 +133,27 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 		if err != nil {
 			return nil, err
 		}
-		ks := source.NewKafka(cfg.Kafka, dec, m, log)
-		if opts.Registry != nil {
-			opts.Registry.MustRegister(ks.Collector())
+		if opts.Backfill != nil {
+			bc := *opts.Backfill
+			if len(bc.Brokers) == 0 {
+				bc.Brokers = cfg.Kafka.Brokers
+			}
+			if bc.MaxFetchBytes <= 0 {
+				bc.MaxFetchBytes = cfg.Kafka.MaxFetchBytes
+			}
+			bf, err := source.NewBackfill(ctx, bc, dec, log)
+			if err != nil {
+				_ = snk.Close()
+				return nil, err
+			}
+			src, g.Sink, g.Backfill = bf, snk, bf
+		} else {
+			ks := source.NewKafka(cfg.Kafka, dec, m, log)
+			if opts.Registry != nil {
+				opts.Registry.MustRegister(ks.Collector())
+			}
+			src, g.Sink = ks, snk
 		}
-		src, g.Sink = ks, snk
 	}
 	pc := cfg.Pipeline
 	if pc.Workers <= 0 {
