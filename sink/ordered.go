@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -584,28 +585,50 @@ func envelope(r Record) []byte {
 	return b
 }
 
-// annotateScored adds the qe-reason header (a rule prefilter's) to the
-// record's qe member when present; otherwise the value already carries
-// score, label and route.
+// annotateScored adds the input position (qe-source) and, when a rule
+// prefilter set one, the qe-reason header to the record's qe member, so an
+// annotated line names the input line it stands for (shards can be merged
+// back into input order by it).
 func annotateScored(r Record) []byte {
-	reason := r.Header(qe.HeaderReason)
-	if reason == nil {
+	extra := map[string]string{}
+	if v := r.Header(qe.HeaderSource); v != nil {
+		extra["source"] = string(v)
+	}
+	if v := r.Header(qe.HeaderReason); v != nil {
+		extra["reason"] = string(v)
+	}
+	if len(extra) == 0 {
 		return r.Value
 	}
+	eb, _ := json.Marshal(extra) // {"reason":...,"source":...}
+	// Fast path: the router appends "qe" as the last member and its object
+	// has no nested objects, so the value ends with "}}" and the last
+	// "qe":{ opens it; splice the fields in before the two closing braces.
+	v := r.Value
+	if i := bytes.LastIndex(v, []byte(`"qe":{`)); i >= 0 && bytes.HasSuffix(v, []byte("}}")) &&
+		bytes.Count(v[i:], []byte("}")) == 2 && !bytes.ContainsRune(v[i:], '\\') {
+		out := make([]byte, 0, len(v)+len(eb)+1)
+		out = append(out, v[:len(v)-2]...)
+		out = append(out, ',')
+		out = append(out, eb[1:len(eb)-1]...)
+		return append(out, "}}"...)
+	}
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(r.Value, &obj) != nil {
-		return r.Value
+	if json.Unmarshal(v, &obj) != nil {
+		return v
 	}
 	var q map[string]any
 	_ = json.Unmarshal(obj["qe"], &q)
 	if q == nil {
 		q = map[string]any{}
 	}
-	q["reason"] = string(reason)
+	for k, x := range extra {
+		q[k] = x
+	}
 	obj["qe"], _ = json.Marshal(q)
 	b, err := json.Marshal(obj)
 	if err != nil {
-		return r.Value
+		return v
 	}
 	return b
 }

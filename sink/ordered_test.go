@@ -154,8 +154,8 @@ func TestOrderedInputOrder(t *testing.T) {
 			}
 			continue
 		}
-		if obj.Src != fmt.Sprintf("s%d", i) {
-			t.Fatalf("line %d out of order: %s", i, line)
+		if obj.Src != fmt.Sprintf("s%d", i) || obj.QE.Source != fmt.Sprintf("in.tsv:0:%d", i+1) || obj.QE.Route != r.Topic {
+			t.Fatalf("line %d out of order or without its source and route: %s", i, line)
 		}
 	}
 	for route, n := range routes {

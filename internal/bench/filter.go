@@ -51,8 +51,17 @@ type FilterResult struct {
 	// (read, decode, score, order, write, checkpoint, compress none).
 	FilterPairsPerS float64 `json:"filter_pairs_per_s"`
 	FilterSeconds   float64 `json:"filter_seconds"`
-	// Ratio is FilterPairsPerS / ScorerPairsPerS.
+	// Ratio is FilterPairsPerS / ScorerPairsPerS: wall-clock, so on a
+	// shared machine it moves with the neighbours' load between the runs.
 	Ratio float64 `json:"ratio"`
+	// ScorerCPUMsPerPair and FilterCPUMsPerPair are this process's CPU
+	// time (user + system) per pair; CPURatio = scorer / filter is the
+	// share of the scorer's throughput the filter reaches when both are
+	// CPU-bound on the same cores, and it is far less sensitive to other
+	// processes than the wall-clock Ratio.
+	ScorerCPUMsPerPair float64 `json:"scorer_cpu_ms_per_pair"`
+	FilterCPUMsPerPair float64 `json:"filter_cpu_ms_per_pair"`
+	CPURatio           float64 `json:"cpu_ratio"`
 	// PeakRSSMB is the process's peak RSS during the filter (VmHWM reset
 	// before it); RSSAtQuartersMB the RSS at 25/50/75/100% of the lines:
 	// flat when memory does not grow with the file.
@@ -110,12 +119,14 @@ func FilterBench(ctx context.Context, o FilterOptions, logw io.Writer) (*FilterR
 	sessions, _ := sc.PoolSize()
 	workers := sessions + 1 // as app.Build sizes them
 	res := &FilterResult{Lines: o.N, Source: src, FileBytes: size, Machine: Machine(runtime.NumCPU()), LoadAvg: LoadAvg()}
+	var scorerCPU []float64
 	raw := func() error {
 		gp, err := measureThroughput(ctx, sc, pool, pc.BatchSize, workers, o.ScorerSeconds)
 		if err != nil {
 			return err
 		}
 		res.ScorerRuns = append(res.ScorerRuns, gp.PairsPerS)
+		scorerCPU = append(scorerCPU, 1000*gp.CPUCores/gp.PairsPerS)
 		fmt.Fprintf(logw, "bench: filter: raw scorer %.1f pairs/s (batch %d, %d callers)\n", gp.PairsPerS, pc.BatchSize, workers)
 		return nil
 	}
@@ -159,9 +170,9 @@ func FilterBench(ctx context.Context, o FilterOptions, logw io.Writer) (*FilterR
 			}
 		}
 	}()
-	start := time.Now()
+	start, cpu0 := time.Now(), CPUSeconds()
 	rep, runErr := g.Run(ctx)
-	el := time.Since(start).Seconds()
+	el, cpu := time.Since(start).Seconds(), CPUSeconds()-cpu0
 	close(stopSampling)
 	<-sampled
 	if runErr == nil && g.Out.Written() == int64(o.N) {
@@ -185,12 +196,15 @@ func FilterBench(ctx context.Context, o FilterOptions, logw io.Writer) (*FilterR
 	}
 	res.FilterSeconds = el
 	res.FilterPairsPerS = float64(o.N) / el
+	res.FilterCPUMsPerPair = 1000 * cpu / float64(o.N)
 	fmt.Fprintf(logw, "bench: filter: %.1f lines/s over %d lines in %.1fs\n", res.FilterPairsPerS, o.N, el)
 	if err := raw(); err != nil {
 		return nil, err
 	}
 	res.ScorerPairsPerS = Mean(res.ScorerRuns)
 	res.Ratio = res.FilterPairsPerS / res.ScorerPairsPerS
+	res.ScorerCPUMsPerPair = Mean(scorerCPU)
+	res.CPURatio = res.ScorerCPUMsPerPair / res.FilterCPUMsPerPair
 	return res, nil
 }
 
@@ -241,7 +255,8 @@ func WriteFilterText(w io.Writer, r *FilterResult) {
 	fmt.Fprintf(w, "filter over %d lines (%d MB, %s)\n", r.Lines, r.FileBytes>>20, r.Source)
 	fmt.Fprintf(w, "  raw scorer      %8.1f pairs/s (runs %v)\n", r.ScorerPairsPerS, roundAll(r.ScorerRuns))
 	fmt.Fprintf(w, "  filter          %8.1f lines/s (%.1fs)\n", r.FilterPairsPerS, r.FilterSeconds)
-	fmt.Fprintf(w, "  ratio           %8.3f\n", r.Ratio)
+	fmt.Fprintf(w, "  ratio (wall)    %8.3f\n", r.Ratio)
+	fmt.Fprintf(w, "  CPU per pair    scorer %.2f ms, filter %.2f ms: ratio %.3f\n", r.ScorerCPUMsPerPair, r.FilterCPUMsPerPair, r.CPURatio)
 	fmt.Fprintf(w, "  peak RSS        %8.1f MB during the filter (reset %v); at 25/50/75/100%%: %v MB\n", r.PeakRSSMB, r.PeakRSSReset, roundAll(r.RSSAtQuartersMB[:]))
 	fmt.Fprintf(w, "  machine         %s; load %s\n", r.Machine, r.LoadAvg)
 }
