@@ -159,10 +159,19 @@ func TestFilterKillResume(t *testing.T) {
 			}
 		}
 		if exited == nil {
-			if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+			// One graceful stop among the kills: it drains, checkpoints
+			// and exits non-zero saying how to continue.
+			sig := syscall.SIGKILL
+			if attempt == 1 {
+				sig = syscall.SIGTERM
+			}
+			if err := cmd.Process.Signal(sig); err == nil {
 				kills++
 			}
-			<-done
+			err := <-done
+			if sig == syscall.SIGTERM && (err == nil || !strings.Contains(out.String(), "interrupted") || !strings.Contains(out.String(), "--resume")) {
+				t.Fatalf("SIGTERM: exit %v, output:\n%s", err, out.String())
+			}
 		}
 		t.Logf("attempt %d: killed near line %d (seed %d)", attempt, target, seed)
 	}
@@ -217,7 +226,7 @@ func TestFilterCLI(t *testing.T) {
 		return o.String(), e.String(), err
 	}
 	out := filepath.Join(dir, "out")
-	if _, e, err := run(nil, "-o", out, "--json", tsv); err != nil {
+	if _, e, err := run(nil, "-o", out, "--json", "--progress", "plain", tsv); err != nil || !strings.Contains(e, "filter: 3 done") {
 		t.Fatalf("first run: %v\n%s", err, e)
 	}
 	// A rerun into the same directory is refused instead of appending.
