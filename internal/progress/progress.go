@@ -90,7 +90,6 @@ func Start(opts Options, sample func() Sample) *Reporter {
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionShowDescriptionAtLineEnd(),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(200*time.Millisecond),
 		)
 		every = 250 * time.Millisecond
 	}
@@ -125,8 +124,8 @@ func (r *Reporter) report(s Sample) {
 	el := time.Since(r.start)
 	rate := float64(s.Items-r.base.Items) / el.Seconds()
 	if r.bar != nil {
-		_ = r.bar.Set64(s.Pos)
 		r.bar.Describe(fmt.Sprintf("%s %d (%.0f/s) %s", r.opts.Label, s.Items, rate, s.Detail))
+		_ = r.bar.Set64(s.Pos)
 		return
 	}
 	line := fmt.Sprintf("%s: %d done, %.0f/s, elapsed %s", r.opts.Label, s.Items, rate, el.Round(time.Second))
@@ -154,8 +153,12 @@ func (r *Reporter) Stop() {
 		<-r.done
 		s := r.sample()
 		if r.bar != nil {
-			_ = r.bar.Set64(s.Pos)
-			_ = r.bar.Finish()
+			r.report(s)
+			if s.Total > 0 && s.Pos >= s.Total {
+				_ = r.bar.Finish()
+			} else {
+				_ = r.bar.Exit() // an interrupted run: leave the bar where it stopped, not at 100%
+			}
 			fmt.Fprintln(r.opts.Out)
 			return
 		}
