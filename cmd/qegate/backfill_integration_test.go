@@ -42,6 +42,8 @@ func TestBackfillRange(t *testing.T) {
 	outputs := []string{"bf.accepted", "bf.rejected", "bf.review", "bf.dead"}
 	b.CreateTopics(t, 3, "hist")
 	b.CreateTopics(t, 2, outputs...)
+	outputs2 := []string{"bf2.accepted", "bf2.rejected", "bf2.review", "bf2.dead"} // of the offset-range backfill
+	b.CreateTopics(t, 2, outputs2...)
 
 	good, _ := e2ePairs(t, nA+nB)
 	bad, _ := malformed(nB / 50)
@@ -148,5 +150,47 @@ model:
 	}
 	if len(groups.Groups) != 0 {
 		t.Fatalf("backfill created consumer groups: %+v", groups.Groups)
+	}
+
+	// An explicit offset range of one partition, into other topics: exactly
+	// offsets [100, 350) of partition 1, each once.
+	cfg2 := writeConfig(t, fmt.Sprintf(`
+kafka:
+  brokers: [%s]
+routes:
+  publish: bf2.accepted
+  post_edit: bf2.rejected
+  review: bf2.review
+  review_margin: 0.005
+  dead_letter: bf2.dead
+model:
+  dir: %s
+  thresholds:
+    default: 0.07
+`, b.Addr(), tinyModel(t)))
+	if out, err := exec.CommandContext(ctx, qegateBin, "backfill", "-c", cfg2, "--topic", "hist", "--from", "1:100", "--to", "1:350", "--progress", "none").CombinedOutput(); err != nil {
+		t.Fatalf("offset backfill: %v\n%s", err, out)
+	}
+	seen := map[string]int{}
+	for _, topic := range outputs2 {
+		msgs, err := kafkaread.Topic(ctx, []string{b.Addr()}, topic)
+		if err != nil {
+			t.Fatalf("read %s: %v", topic, err)
+		}
+		for _, m := range msgs {
+			for _, h := range m.Headers {
+				if h.Key == qe.HeaderSource {
+					seen[string(h.Value)]++
+				}
+			}
+		}
+	}
+	if len(seen) != 250 {
+		t.Fatalf("offset range routed %d distinct inputs, want 250", len(seen))
+	}
+	for o := 100; o < 350; o++ {
+		if n := seen[fmt.Sprintf("hist:1:%d", o)]; n != 1 {
+			t.Fatalf("hist:1:%d routed %d times", o, n)
+		}
 	}
 }
