@@ -371,6 +371,21 @@ func (f *File) feed(stop context.Context, idx int, path string, skip int64, seq,
 		}
 		g := *global
 		*global++
+		if tsv && line == 1 && len(f.cfg.Columns) == 0 && long == 0 && utf8.Valid(b) {
+			if l, ok := headerLayout(strings.Split(string(b), "\t")); ok {
+				layout = l
+				if errors.Is(err, io.EOF) {
+					return true, nil
+				}
+				continue // a header is not a pair; it still counts for sharding
+			}
+		}
+		if !f.cfg.Shard.keep(g) {
+			if errors.Is(err, io.EOF) {
+				return true, nil
+			}
+			continue // another shard's line: not even parsed
+		}
 		var value []byte
 		var lineErr error
 		switch {
@@ -380,25 +395,9 @@ func (f *File) feed(stop context.Context, idx int, path string, skip int64, seq,
 		case tsv && utf8.Valid(b):
 			// Invalid UTF-8 stays raw, so the decoder dead-letters it
 			// instead of json.Marshal silently replacing the bytes.
-			cols := strings.Split(string(b), "\t")
-			if line == 1 && len(f.cfg.Columns) == 0 {
-				if l, ok := headerLayout(cols); ok {
-					layout = l
-					if errors.Is(err, io.EOF) {
-						return true, nil
-					}
-					continue // a header is not a pair; it still counts for sharding
-				}
-			}
-			value = tsvValue(cols, layout, line, srcLang, tgtLang)
+			value = tsvValue(strings.Split(string(b), "\t"), layout, line, srcLang, tgtLang)
 		default:
 			value = b
-		}
-		if !f.cfg.Shard.keep(g) {
-			if errors.Is(err, io.EOF) {
-				return true, nil
-			}
-			continue
 		}
 		pos := sink.InputPos{File: idx, Line: line, Global: g + 1, Seq: *seq + 1}
 		if f.ledger != nil {
