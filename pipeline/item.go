@@ -29,6 +29,10 @@ type Item struct {
 	// Time is when the input was produced (the Kafka record's timestamp);
 	// zero when unknown (files). It feeds the end-to-end latency metric.
 	Time time.Time
+	// Seq is the source's feed position (0, 1, 2, ... in input order) for
+	// sinks that restore input order (the filter's ordered file sink); the
+	// engine's workers finish items out of order. Kafka leaves it zero.
+	Seq int64
 
 	// ID is the message's id field as text ("" when absent).
 	ID string

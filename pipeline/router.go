@@ -197,6 +197,7 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
 		Key:   it.Key,
 		Value: withQE(it.Value, verdict, it.hasQE),
+		Seq:   it.Seq,
 	}
 	rec.Headers = append(cloneHeaders(it.Headers, 4),
 		qe.Header{Key: qe.HeaderScore, Value: []byte(score)},
@@ -224,6 +225,7 @@ func (r *Router) RuleRejected(it *Item, v rules.Verdict) sink.Record {
 		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
 		Key:   it.Key,
 		Value: withQE(it.Value, verdict, it.hasQE),
+		Seq:   it.Seq,
 	}
 	rec.Headers = append(cloneHeaders(it.Headers, 5),
 		qe.Header{Key: qe.HeaderLabel, Value: []byte("rejected")},
@@ -238,7 +240,7 @@ func (r *Router) RuleRejected(it *Item, v rules.Verdict) sink.Record {
 // DeadLetter builds the dead-letter record for an item: the original value
 // and key untouched, plus qe-error and qe-source headers.
 func (r *Router) DeadLetter(it *Item, reason string) sink.Record {
-	rec := sink.Record{Topic: r.cfg.DeadLetter, Key: it.Key, Value: it.Value}
+	rec := sink.Record{Topic: r.cfg.DeadLetter, Key: it.Key, Value: it.Value, Seq: it.Seq}
 	rec.Headers = append(cloneHeaders(it.Headers, 2),
 		qe.Header{Key: qe.HeaderError, Value: []byte(reason)},
 		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},

@@ -11,6 +11,9 @@ type Record struct {
 	Key     []byte
 	Value   []byte
 	Headers []qe.Header
+	// Seq is the input item's feed position (pipeline.Item.Seq), so a sink
+	// can write records in input order; the Kafka sink ignores it.
+	Seq int64
 }
 
 // Header returns the value of the first header named key, or nil.

@@ -1,16 +1,23 @@
 package source_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
+	"github.com/qegate/qegate/sink"
 	"github.com/qegate/qegate/source"
 )
 
@@ -20,7 +27,7 @@ var fileRoutes = pipeline.RoutesConfig{Publish: "accepted", PostEdit: "rejected"
 // scorer (MT of 5+ bytes is accepted) into a memory sink.
 func runFiles(t *testing.T, cfg source.FileConfig) (*pipelinetest.MemSink, pipeline.Report, error) {
 	t.Helper()
-	src, err := source.NewFile(cfg, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil)
+	src, err := source.NewFile(cfg, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil)
 	if err != nil {
 		return nil, pipeline.Report{}, err
 	}
@@ -130,7 +137,7 @@ func TestFileSource(t *testing.T) {
 }
 
 func TestFileSourceBadFormat(t *testing.T) {
-	if _, err := source.NewFile(source.FileConfig{Format: "csv"}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil); err == nil {
+	if _, err := source.NewFile(source.FileConfig{Format: "csv"}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil); err == nil {
 		t.Fatal("format csv accepted")
 	}
 }
@@ -147,7 +154,7 @@ func TestFileSourceStopDrains(t *testing.T) {
 	old := os.Stdin
 	os.Stdin = pr
 	defer func() { os.Stdin = old }()
-	src, err := source.NewFile(source.FileConfig{Paths: []string{"-"}}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil)
+	src, err := source.NewFile(source.FileConfig{Paths: []string{"-"}}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,5 +185,220 @@ func TestFileSourceStopDrains(t *testing.T) {
 	rep := <-done
 	if len(snk.Records()) != 3 || rep.Dropped != 0 {
 		t.Fatalf("wrote %d of 3, report %+v", len(snk.Records()), rep)
+	}
+}
+
+func gz(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func zst(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := zstd.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// TestFileSourceFormats: compression by magic bytes whatever the name,
+// column mapping with extra columns kept, long lines dead-lettered, and
+// formats that cannot be read refused with a message saying what to do.
+func TestFileSourceFormats(t *testing.T) {
+	dir := t.TempDir()
+	tsv := []byte("Hello world\tHallo Welt\t0.9\tweb\nGood morning\tMoin\t0.1\tnews\n")
+	jsonl := []byte(`{"src":"a cat","mt":"eine Katze","src_lang":"en","tgt_lang":"de","keep":[1,2]}` + "\n")
+	tests := []struct {
+		name    string
+		file    string
+		body    []byte
+		cfg     source.FileConfig
+		want    map[string]int
+		fields  []string // present in every scored output
+		wantErr string
+	}{
+		{name: "gzip named .gz", file: "c.en-de.tsv.gz", body: gz(t, tsv), want: map[string]int{"accepted": 1, "rejected": 1}, fields: []string{`"col3":"0`, `"col4":"`}},
+		{name: "gzip named .tsv", file: "c2.en-de.tsv", body: gz(t, tsv), want: map[string]int{"accepted": 1, "rejected": 1}},
+		{name: "concatenated gzip members", file: "c3.en-de.tsv.gz", body: append(gz(t, tsv[:22]), gz(t, tsv[22:])...), want: map[string]int{"accepted": 1, "rejected": 1}},
+		{name: "zstd jsonl", file: "m.jsonl.zst", body: zst(t, jsonl), want: map[string]int{"accepted": 1}, fields: []string{`"keep":[1,2]`}},
+		{name: "zstd without extension, format sniffed", file: "blob", body: zst(t, jsonl), want: map[string]int{"accepted": 1}},
+		{name: "a .gz that is plain text", file: "p.en-de.tsv.gz", body: tsv, want: map[string]int{"accepted": 1, "rejected": 1}},
+		{name: "named columns, one dropped", file: "n.en-de.tsv", body: tsv, cfg: source.FileConfig{Columns: []string{"src", "mt", "-", "domain"}},
+			want: map[string]int{"accepted": 1, "rejected": 1}, fields: []string{`"domain":"`}},
+		{name: "columns need src and mt", file: "x.en-de.tsv", body: tsv, cfg: source.FileConfig{Columns: []string{"src", "text"}}, wantErr: "want both src and mt"},
+		{name: "line over the limit", file: "l.en-de.tsv", body: []byte("a\tbbbbbb\n" + strings.Repeat("x", 5000) + "\tyyyyyy\nc\tdddddd"),
+			cfg: source.FileConfig{MaxLineBytes: 100}, want: map[string]int{"accepted": 2, "dead_letter": 1}},
+		{name: "xz refused", file: "c.en-de.tsv.xz", body: []byte("\xfd7zXZ\x00rest"), wantErr: "xz input is not supported"},
+		{name: "bzip2 refused", file: "c.en-de.tsv.bz2", body: []byte("BZh91AY&SY"), wantErr: "bzip2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			p := filepath.Join(dir, tc.file)
+			if err := os.WriteFile(p, tc.body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Paths = []string{p}
+			snk, _, err := runFiles(t, cfg)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := snk.ByTopic()
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Fatalf("routes %v, want %v", got, tc.want)
+				}
+			}
+			for _, r := range snk.Records() {
+				if r.Topic == "dead_letter" {
+					if reason := string(r.Header(qe.HeaderError)); !strings.Contains(reason, "line too long: 5007 bytes > limit 100") {
+						t.Fatalf("dead letter reason %q", reason)
+					}
+					continue
+				}
+				for _, f := range tc.fields {
+					if !strings.Contains(string(r.Value), f) {
+						t.Fatalf("output %s lacks %s", r.Value, f)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFileSourceShards: N shards of the same input are disjoint and
+// together read every line exactly once, across file boundaries.
+func TestFileSourceShards(t *testing.T) {
+	dir := t.TempDir()
+	var a, b strings.Builder
+	for i := 0; i < 23; i++ {
+		fmt.Fprintf(&a, `{"src":"a%d","mt":"xxxxxx","src_lang":"en","tgt_lang":"de"}`+"\n", i)
+	}
+	for i := 0; i < 18; i++ {
+		fmt.Fprintf(&b, "b%d\txxxxxx\n", i)
+	}
+	paths := []string{write(t, dir, "a.jsonl", a.String()), write(t, dir, "b.en-de.tsv", b.String())}
+	seen := map[string]int{}
+	for i := 0; i < 4; i++ {
+		snk, _, err := runFiles(t, source.FileConfig{Paths: paths, Shard: source.Shard{Index: i, Count: 4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range snk.Records() {
+			seen[string(r.Header(qe.HeaderSource))]++
+		}
+	}
+	if len(seen) != 41 {
+		t.Fatalf("4 shards read %d distinct lines, want 41", len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("line %s read %d times", k, n)
+		}
+	}
+	for _, bad := range []string{"4/4", "-1/2", "1", "a/b", "0/0"} {
+		if _, err := source.ParseShard(bad); err == nil {
+			t.Fatalf("shard %q accepted", bad)
+		}
+	}
+}
+
+// TestFileSourceStart: a resumed source skips every line up to its start
+// position, keeps counting lines for sharding, and numbers items on.
+func TestFileSourceStart(t *testing.T) {
+	dir := t.TempDir()
+	p1 := write(t, dir, "one.en-de.tsv", "index\toriginal\ttranslation\n0\ta\tbbbbbb\n1\tc\tdddddd\n")
+	p2 := write(t, dir, "two.en-de.tsv", "e\tffffff\ng\thhhhhh\ni\tjjjjjj\n")
+	all, _, err := runFiles(t, source.FileConfig{Paths: []string{p1, p2}, Shard: source.Shard{Index: 1, Count: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Resume after the first item fed (line 2 of file 0, global line 1).
+	rest, _, err := runFiles(t, source.FileConfig{Paths: []string{p1, p2}, Shard: source.Shard{Index: 1, Count: 2},
+		Start: sink.InputPos{File: 0, Line: 2, Global: 2, Seq: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := func(rs []sink.Record) (out []string) {
+		for _, r := range rs {
+			out = append(out, fmt.Sprintf("%s@%d", r.Header(qe.HeaderSource), r.Seq))
+		}
+		sort.Strings(out)
+		return out
+	}
+	a, b := src(all.Records()), src(rest.Records())
+	if len(a) != 3 || len(b) != 2 || a[1] != b[0] || a[2] != b[1] {
+		t.Fatalf("full run %v, resumed %v", a, b)
+	}
+}
+
+// TestFileSourceOrderedSink runs the file source into the ordered sink
+// through the real engine (four workers finishing out of order) with a
+// reorder window of 8 lines (so Admit blocks the reader constantly): every
+// line is written, the annotated output is in input order, dead letters
+// included, and each line names its input position.
+func TestFileSourceOrderedSink(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; i < 2000; i++ {
+		if i%97 == 5 {
+			b.WriteString("not json\n")
+			continue
+		}
+		fmt.Fprintf(&b, `{"id":%d,"src":"s","mt":"%s","src_lang":"en","tgt_lang":"de"}`+"\n", i, strings.Repeat("m", i%9))
+	}
+	in := write(t, dir, "c.jsonl", b.String())
+	out := filepath.Join(dir, "out")
+	snk, _, _, err := sink.OpenOrdered(sink.OrderedConfig{Dir: out, Window: 8, Inputs: []string{in}, Fingerprint: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.NewFile(source.FileConfig{Paths: []string{in}}, pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, snk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 3, BatchWait: time.Millisecond, Workers: 4},
+		&pipelinetest.LengthScorer{}, pipeline.NewRouter(fileRoutes, qe.Model{Name: "len", Version: "0"}), snk, nil, nil)
+	g := &pipeline.Gate{Source: src, Engine: eng, QueueSize: 4}
+	if _, err := g.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !src.Complete() || snk.Written() != 2000 {
+		t.Fatalf("complete %v, written %d of 2000", src.Complete(), snk.Written())
+	}
+	snk.MarkComplete()
+	if err := snk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ann, err := os.ReadFile(filepath.Join(out, "annotated.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(ann), "\n"), "\n")
+	if len(lines) != 2000 {
+		t.Fatalf("%d annotated lines, want 2000", len(lines))
+	}
+	for i, l := range lines {
+		want := fmt.Sprintf(`{"id":%d,`, i)
+		if i%97 == 5 {
+			want = `{"qe":{"reason":`
+		}
+		if !strings.HasPrefix(l, want) || !strings.Contains(l, fmt.Sprintf(`c.jsonl:0:%d"`, i+1)) {
+			t.Fatalf("line %d out of order: %s", i, l)
+		}
 	}
 }

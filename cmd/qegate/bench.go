@@ -20,12 +20,28 @@ func newBenchCmd() *cobra.Command {
 		o                      bench.Options
 		asJSON, rssProbe       bool
 		markdown, plot, render string
+		fo                     bench.FilterOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure scoring latency and throughput, end to end through Kafka, and against peers on the same pairs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fo.N > 0 {
+				fo.Model, fo.Data = o.Model, o.Data
+				r, err := bench.FilterBench(cmd.Context(), fo, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				r.Command = "qegate bench " + strings.Join(os.Args[2:], " ")
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(r)
+				}
+				bench.WriteFilterText(cmd.OutOrStdout(), r)
+				return nil
+			}
 			if rssProbe {
 				return bench.RSSProbe(cmd.Context(), o, cmd.OutOrStdout())
 			}
@@ -94,6 +110,9 @@ func newBenchCmd() *cobra.Command {
 	f.BoolVar(&o.E2E, "e2e", true, "measure end to end through the in-process Kafka broker")
 	f.IntVar(&o.Partitions, "partitions", 4, "partitions of the e2e input topic")
 	f.IntVar(&o.Rounds, "rounds", 3, "rounds per peer (each bracketed by qegate runs); the ratio is the median")
+	f.IntVar(&fo.N, "filter", 0, "instead of the scoring bench: filter a generated file of this many lines (1000000 for the issue's target) and compare with the raw scorer in the same run")
+	f.Float64Var(&fo.ScorerSeconds, "filter-scorer-seconds", 20, "with --filter: length of each raw scorer run (one before, one after)")
+	f.StringVar(&fo.Dir, "filter-dir", "", "with --filter: directory for the generated file and outputs (default: a temporary one, removed)")
 	f.BoolVar(&rssProbe, "rss-probe", false, "internal: score the pairs with the default configuration and print the peak RSS")
 	_ = f.MarkHidden("rss-probe")
 	f.StringVar(&render, "render", "", "write --markdown/--plot (and print) from the JSON of an earlier run instead of measuring")

@@ -1,91 +1,258 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/qegate/qegate/internal/app"
+	"github.com/qegate/qegate/internal/progress"
+	"github.com/qegate/qegate/sink"
 	"github.com/qegate/qegate/source"
 )
 
 func init() { rootCmd.AddCommand(newFilterCmd()) }
+
+// filterFlags are the filter command's options beyond the file source's.
+type filterFlags struct {
+	out, configPath, modelDir, output string
+	columns, shard, compress          string
+	progressMode                      string
+	progressEvery                     time.Duration
+	thresholds                        []string
+	review                            float64
+	batch                             int
+	resume, force, asJSON             bool
+	ckLines                           int
+	ckEvery                           time.Duration
+}
 
 // newFilterCmd is the batch counterpart of run: the same decoder, engine,
 // router and two-step shutdown over files, for cleaning mined parallel
 // corpora and backfills.
 func newFilterCmd() *cobra.Command {
 	var (
-		out, configPath string
-		in              source.FileConfig
-		review          float64
-		batch           int
-		modelDir        string
-		output          string
+		ff filterFlags
+		in source.FileConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "filter FILE...",
-		Short: "Gate files of pairs (JSONL per the message contract, or TSV src<TAB>mt) into accepted/rejected/review/dead_letter JSONL files",
+		Short: "Gate files of pairs (JSONL or TSV, plain, gzip or zstd; - is stdin) into accepted/rejected/review/dead_letter and annotated JSONL, in input order, resumable",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := app.Load(configPath)
-			if err != nil {
-				return err
-			}
-			if modelDir != "" {
-				cfg.Model.ModelDir = modelDir
-			}
-			if output != "" {
-				cfg.Model.Output = output
-			}
-			if batch > 0 {
-				cfg.Pipeline.BatchSize = batch
-			}
-			cfg.Routes = app.FileRoutes(review)
-			log := cfg.Logger()
-			stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer cancel()
-			sc, err := app.OpenScorer(cfg.Model)
-			if err != nil {
-				return err
-			}
-			defer sc.Close()
-			in.Paths = args
-			g, err := app.Build(stop, cfg, sc, app.Options{Log: log, Files: &app.FileOptions{Input: in, OutDir: out}})
-			if err != nil {
-				return err
-			}
-			rep, runErr := g.Run(stop)
-			if err := g.Close(); err != nil && runErr == nil {
-				runErr = err
-			}
-			s := g.Engine.Stats().Snapshot().Total
-			fed := g.Files.Fed()
-			fmt.Fprintf(cmd.OutOrStdout(), "%d pairs in %.1fs (%.1f pairs/s): accepted %d, rejected %d, review %d, dead letter %d -> %s\n",
-				fed, rep.Elapsed.Seconds(), float64(fed)/rep.Elapsed.Seconds(), s.Accepted, s.Rejected, s.Review, s.DeadLetter, out)
-			switch {
-			case runErr != nil:
-				return fmt.Errorf("filter: %w", runErr)
-			case stop.Err() != nil:
-				return fmt.Errorf("filter: interrupted: %d of %d lines written, %d left unwritten", s.Sum(), fed, rep.Dropped)
-			case s.Sum() != int64(fed):
-				return fmt.Errorf("filter: routed %d of %d pairs", s.Sum(), fed)
-			}
-			return nil
+			return runFilter(cmd, ff, in, args)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "o", "qegate-out", "output directory (accepted.jsonl, rejected.jsonl, review.jsonl, dead_letter.jsonl)")
-	f.StringVarP(&configPath, "config", "c", "", "config file for the model, input and pipeline sections (default: built-in defaults and QEGATE_* env)")
-	f.StringVar(&modelDir, "model", "", "model directory (default: the configured or shipped default model)")
-	f.StringVar(&output, "output", "", "decision output (e.g. da51, da70; default: the model's)")
-	f.StringVar(&in.Format, "format", "", "input format: jsonl or tsv (default: by extension, .tsv/.txt are TSV)")
+	f.StringVarP(&ff.out, "out", "o", "qegate-out", "output directory (accepted, rejected, review, dead_letter and annotated .jsonl, plus a checkpoint); - writes the annotated stream to stdout")
+	f.StringVarP(&ff.configPath, "config", "c", "", "config file for the model, input and pipeline sections (default: built-in defaults and QEGATE_* env)")
+	f.StringVar(&ff.modelDir, "model", "", "model directory (default: the configured or shipped default model)")
+	f.StringVar(&ff.output, "output", "", "decision output (e.g. da51, da70; default: the model's)")
+	f.StringArrayVar(&ff.thresholds, "threshold", nil, "per language pair threshold override, lp=value (en-de=0.6, default=0.5); repeatable; on top of model.thresholds")
+	f.StringVar(&in.Format, "format", "", "input format: jsonl or tsv (default: by extension, .tsv/.txt are TSV, .jsonl JSONL, else by the first line)")
+	f.StringVar(&ff.columns, "columns", "", "TSV column names in order: src and mt are the pair, other names become fields, - drops a column (e.g. src,mt,-,score); default: a header naming original/translation, else src,mt,col3,...")
 	f.StringVar(&in.SrcLang, "src-lang", "", "source language of TSV input (default: from a file name like en-de.tsv)")
 	f.StringVar(&in.TgtLang, "tgt-lang", "", "target language of TSV input")
-	f.Float64Var(&review, "review-margin", 0, "send scores within this margin of the threshold to review.jsonl")
-	f.IntVar(&batch, "batch", 0, "pairs per scorer call (default: pipeline.batch_size)")
+	f.IntVar(&in.MaxLineBytes, "max-line-bytes", 0, "dead-letter longer lines (default: input.max_message_bytes, 1 MiB)")
+	f.StringVar(&ff.shard, "shard", "", "read only shard i of N (i/N, 0-based): line g of the input is read when g % N == i; N machines split one corpus without coordination")
+	f.StringVar(&ff.compress, "compress", "", "compress the outputs once complete: gzip or zstd (inputs are detected by magic bytes)")
+	f.BoolVar(&ff.resume, "resume", false, "continue an interrupted run in the output directory from its checkpoint")
+	f.BoolVar(&ff.force, "force", false, "replace earlier outputs in a non-empty output directory")
+	f.Float64Var(&ff.review, "review-margin", 0, "send scores within this margin of the threshold to review.jsonl")
+	f.IntVar(&ff.batch, "batch", 0, "pairs per scorer call (default: pipeline.batch_size)")
+	f.StringVar(&ff.progressMode, "progress", "auto", "progress: auto (a bar on a terminal, else plain lines), bar, plain or none; on stderr")
+	f.DurationVar(&ff.progressEvery, "progress-interval", 10*time.Second, "how often a plain progress line is written")
+	f.BoolVar(&ff.asJSON, "json", false, "print the final summary as one JSON object")
+	f.IntVar(&ff.ckLines, "checkpoint-lines", 0, "checkpoint after this many lines (default 10000)")
+	f.DurationVar(&ff.ckEvery, "checkpoint-interval", 0, "checkpoint at least this often (default 5s)")
 	return cmd
+}
+
+// parseThresholds turns lp=value flags into a threshold map.
+func parseThresholds(flags []string, into map[string]float64) error {
+	for _, kv := range flags {
+		k, v, ok := strings.Cut(kv, "=")
+		f, err := strconv.ParseFloat(v, 64)
+		if !ok || k == "" || err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("--threshold %q: want lp=value with value in [0,1], e.g. en-de=0.6 or default=0.5", kv)
+		}
+		into[strings.ToLower(k)] = f
+	}
+	return nil
+}
+
+func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []string) error {
+	cfg, err := app.Load(ff.configPath)
+	if err != nil {
+		return err
+	}
+	if ff.modelDir != "" {
+		cfg.Model.ModelDir = ff.modelDir
+	}
+	if ff.output != "" {
+		cfg.Model.Output = ff.output
+	}
+	if ff.batch > 0 {
+		cfg.Pipeline.BatchSize = ff.batch
+	}
+	if cfg.Model.Thresholds == nil {
+		cfg.Model.Thresholds = map[string]float64{}
+	}
+	if err := parseThresholds(ff.thresholds, cfg.Model.Thresholds); err != nil {
+		return err
+	}
+	if err := progress.ParseMode(ff.progressMode); err != nil {
+		return err
+	}
+	if ff.resume && ff.force {
+		return fmt.Errorf("filter: --resume and --force exclude each other")
+	}
+	if ff.shard != "" {
+		if in.Shard, err = source.ParseShard(ff.shard); err != nil {
+			return err
+		}
+	}
+	if ff.columns != "" {
+		in.Columns = strings.Split(ff.columns, ",")
+	}
+	in.Paths = args
+	cfg.Routes = app.FileRoutes(ff.review)
+	log := cfg.Logger()
+	stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	sc, err := app.OpenScorer(cfg.Model)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	fp, err := app.FilterFingerprint(cfg, sc, in, ff.compress)
+	if err != nil {
+		return err
+	}
+	// A fatal write error stops reading at once; runCtx is the gate's stop.
+	runCtx, stopRun := context.WithCancelCause(stop)
+	defer stopRun(nil)
+	inFields := cfg.Input.WithDefaults().Fields
+	outCfg := sink.OrderedConfig{
+		Dir: ff.out, Resume: ff.resume, Force: ff.force, Fingerprint: fp, Inputs: args, Compress: ff.compress,
+		CheckpointLines: ff.ckLines, CheckpointInterval: ff.ckEvery,
+		SrcLangField: inFields.SrcLang, TgtLangField: inFields.TgtLang,
+		Stdout:  cmd.OutOrStdout(),
+		OnFatal: func(err error) { stopRun(err) },
+	}
+	g, err := app.Build(runCtx, cfg, sc, app.Options{Log: log, Files: &app.FileOptions{Input: in, Output: outCfg}})
+	if err != nil {
+		return err
+	}
+	report := cmd.OutOrStdout()
+	if ff.out == "-" {
+		report = cmd.ErrOrStderr() // stdout carries the data
+	}
+	if g.AlreadyComplete {
+		_ = g.Close()
+		return printFilterSummary(report, ff, g.Out.Summary(), 0, true, true)
+	}
+	if g.Out.Resumed() {
+		log.Info("resuming from the checkpoint", "file", g.Start.File, "line", g.Start.Line, "lines_written", g.Start.Seq)
+	}
+	total := inputBytes(args)
+	rep := progress.Start(progress.Options{Out: cmd.ErrOrStderr(), Mode: ff.progressMode, Interval: ff.progressEvery, Label: "filter", Bytes: true},
+		func() progress.Sample {
+			return progress.Sample{Items: g.Out.Written(), Pos: g.Files.BytesRead(), Total: total}
+		})
+	res, runErr := g.Run(runCtx)
+	fed := int64(g.Files.Fed())
+	complete := runErr == nil && runCtx.Err() == nil && g.Files.Complete() && g.Out.Err() == nil &&
+		g.Out.Written() == g.Start.Seq+fed
+	if complete {
+		g.Out.MarkComplete()
+	}
+	closeErr := g.Close()
+	rep.Stop()
+	sum := g.Out.Summary()
+	if perr := printFilterSummary(report, ff, sum, res.Elapsed, g.Out.Resumed(), complete && closeErr == nil); perr != nil && runErr == nil {
+		runErr = perr
+	}
+	switch {
+	case g.Out.Err() != nil:
+		return fmt.Errorf("filter: %w; every output ends with a whole line; %s", g.Out.Err(), resumeHint(ff))
+	case runErr != nil:
+		return fmt.Errorf("filter: %w; %s", runErr, resumeHint(ff))
+	case closeErr != nil:
+		return fmt.Errorf("filter: %w; %s", closeErr, resumeHint(ff))
+	case stop.Err() != nil:
+		return fmt.Errorf("filter: interrupted after %d lines (%d left unwritten, not checkpointed); %s", sum.Lines, res.Dropped, resumeHint(ff))
+	case !complete:
+		return fmt.Errorf("filter: wrote %d of %d lines; %s", g.Out.Written()-g.Start.Seq, fed, resumeHint(ff))
+	}
+	return nil
+}
+
+func resumeHint(ff filterFlags) string {
+	if ff.out == "-" {
+		return "standard output cannot be resumed: rerun with -o DIR for a resumable run"
+	}
+	return "rerun the same command with --resume to continue from the checkpoint in " + ff.out
+}
+
+// inputBytes sums the sizes of the regular input files; -1 when one is
+// standard input or not a regular file (no percentage, no ETA).
+func inputBytes(paths []string) int64 {
+	var n int64
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if p == "-" || err != nil || !st.Mode().IsRegular() {
+			return -1
+		}
+		n += st.Size()
+	}
+	return n
+}
+
+// printFilterSummary writes the final counts per route and language pair
+// with score histograms, as text or one JSON object.
+func printFilterSummary(w io.Writer, ff filterFlags, s sink.Summary, elapsed time.Duration, resumed, complete bool) error {
+	if ff.asJSON {
+		obj := map[string]any{
+			"out": ff.out, "lines": s.Lines, "routes": s.Routes, "histogram": s.Histogram, "by_lang_pair": s.ByLangPair,
+			"elapsed_s": elapsed.Seconds(), "resumed": resumed, "complete": complete,
+		}
+		enc := json.NewEncoder(w)
+		return enc.Encode(obj)
+	}
+	state := "complete"
+	if !complete {
+		state = "incomplete"
+	}
+	if resumed {
+		state += ", resumed"
+	}
+	fmt.Fprintf(w, "%d lines (%s) -> %s", s.Lines, state, ff.out)
+	if elapsed > 0 {
+		fmt.Fprintf(w, " in %.1fs", elapsed.Seconds())
+	}
+	fmt.Fprintf(w, ": accepted %d, rejected %d, review %d, dead letter %d\n",
+		s.Routes["accepted"], s.Routes["rejected"], s.Routes["review"], s.Routes["dead_letter"])
+	lps := make([]string, 0, len(s.ByLangPair))
+	for lp := range s.ByLangPair {
+		lps = append(lps, lp)
+	}
+	sort.Strings(lps)
+	fmt.Fprintf(w, "%-10s %9s %9s %9s %11s  score histogram [0,0.1) ... [0.9,1]\n", "lang pair", "accepted", "rejected", "review", "dead letter")
+	for _, lp := range lps {
+		l := s.ByLangPair[lp]
+		fmt.Fprintf(w, "%-10s %9d %9d %9d %11d  %v\n", lp, l.Routes["accepted"], l.Routes["rejected"], l.Routes["review"], l.Routes["dead_letter"], l.Histogram)
+	}
+	fmt.Fprintf(w, "%-10s %9d %9d %9d %11d  %v\n", "all", s.Routes["accepted"], s.Routes["rejected"], s.Routes["review"], s.Routes["dead_letter"], s.Histogram)
+	return nil
 }

@@ -52,7 +52,7 @@ func TestFilterFiles(t *testing.T) {
 	if scored != 3 || dead != 2 {
 		t.Fatalf("scored %d (want 3), dead %d (want 2); stdout: %s", scored, dead, stdout.String())
 	}
-	if !strings.Contains(stdout.String(), "5 pairs") {
+	if !strings.Contains(stdout.String(), "5 lines (complete)") {
 		t.Fatalf("summary: %s", stdout.String())
 	}
 }

@@ -31,6 +31,16 @@ type Gate struct {
 	brokers []string
 	conn    kafkaconn.Config
 	probe   brokerProbe
+	// Out is the ordered output of a file gate, nil for Kafka.
+	Out *sink.Ordered
+	// Start is where a resumed file gate continues (the zero position for
+	// a fresh run).
+	Start sink.InputPos
+	// Backfill is the bounded source of a backfill gate, else nil.
+	Backfill *source.Backfill
+	// AlreadyComplete marks a resumed file gate whose run had finished:
+	// there is nothing to run (Gate is nil), only Out's summary to report.
+	AlreadyComplete bool
 }
 
 // Options choose where a gate reads and writes and where it reports. The
@@ -38,19 +48,26 @@ type Gate struct {
 // and slog.Default().
 type Options struct {
 	// Files, when set, makes a file gate (corpus cleaning, backfills from
-	// files): the source reads Files.Input and the sink writes one
-	// JSON-lines file per route under Files.OutDir.
+	// files): the source reads Files.Input and an ordered sink writes one
+	// JSON-lines file per route plus annotated.jsonl, in input order, with
+	// a checkpoint for --resume.
 	Files *FileOptions
+	// Backfill, when set, makes a Kafka gate whose source is a bounded
+	// read of Backfill.Topic (no consumer group, no commits) instead of
+	// the configured consumer group; Brokers empty means kafka.brokers.
+	Backfill *source.BackfillConfig
 	// Log receives the pipeline's logs; nil means slog.Default().
 	Log *slog.Logger
 	// Registry, when set, gets the pipeline's qegate_* metrics.
 	Registry *prometheus.Registry
 }
 
-// FileOptions are the input and output of a file gate.
+// FileOptions are the input and output of a file gate. Input.Start is
+// set by Build from Output's checkpoint; Input.MaxLineBytes zero means
+// input.max_message_bytes.
 type FileOptions struct {
 	Input  source.FileConfig
-	OutDir string
+	Output sink.OrderedConfig
 }
 
 // FileRoutes are the routes of a file gate: accepted, rejected, review
@@ -85,19 +102,38 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 	g := &Gate{Router: router, Metrics: m, model: sc}
 	var src pipeline.Source
 	if opts.Files != nil {
-		fs, err := source.NewFile(opts.Files.Input, dec, log)
+		in := opts.Files.Input
+		if in.MaxLineBytes <= 0 {
+			in.MaxLineBytes = cfg.Input.WithDefaults().MaxBytes
+		}
+		// Check the input options before the output directory is touched.
+		if _, err := source.NewFile(in, dec, log, nil); err != nil {
+			return nil, err
+		}
+		out, start, done, err := sink.OpenOrdered(opts.Files.Output)
 		if err != nil {
 			return nil, err
 		}
-		snk, err := sink.NewFile(opts.Files.OutDir)
+		g.Sink, g.Out, g.Start = out, out, start
+		if done {
+			g.AlreadyComplete = true
+			return g, nil
+		}
+		in.Start = start
+		fs, err := source.NewFile(in, dec, log, out)
 		if err != nil {
+			_ = out.Close()
 			return nil, err
 		}
-		src, g.Sink, g.Files = fs, snk, fs
+		src, g.Files = fs, fs
 	} else {
 		lps := LangPairs(sc, cfg.Input.LangPairs)
 		if router.Templated() && len(lps) == 0 {
 			log.Warn("routes use language templates but the model names no language pairs; output topics are checked as they are used")
+		}
+		inputs := cfg.Kafka.Topics
+		if opts.Backfill != nil {
+			inputs = []string{opts.Backfill.Topic}
 		}
 		outBrokers, outConn, err := cfg.Output()
 		if err != nil {
@@ -115,7 +151,7 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		if err != nil {
 			return nil, err // explained: "kafka: authentication failed for ..."
 		}
-		if err := CheckTopics(ctx, cfg.Kafka.Brokers, cfg.Kafka.Conn, cfg.Kafka.Topics); err != nil {
+		if err := CheckTopics(ctx, cfg.Kafka.Brokers, cfg.Kafka.Conn, inputs); err != nil {
 			return nil, err
 		}
 		if err := CheckTopics(ctx, outBrokers, outConn, router.Topics(lps)); err != nil {
@@ -142,12 +178,29 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		if err != nil {
 			return nil, err
 		}
-		ks := source.NewKafka(cfg.Kafka, dec, m, log)
-		g.kafka, g.brokers, g.conn = ks, cfg.Kafka.Brokers, cfg.Kafka.Conn
-		if opts.Registry != nil {
-			opts.Registry.MustRegister(ks.Collector())
+		if opts.Backfill != nil {
+			bc := *opts.Backfill
+			if len(bc.Brokers) == 0 {
+				bc.Brokers = cfg.Kafka.Brokers
+			}
+			if bc.MaxFetchBytes <= 0 {
+				bc.MaxFetchBytes = cfg.Kafka.MaxFetchBytes
+			}
+			bc.Conn = cfg.Kafka.Conn
+			bf, err := source.NewBackfill(ctx, bc, dec, log)
+			if err != nil {
+				_ = snk.Close()
+				return nil, err
+			}
+			src, g.Sink, g.Backfill = bf, snk, bf
+		} else {
+			ks := source.NewKafka(cfg.Kafka, dec, m, log)
+			g.kafka, g.brokers, g.conn = ks, cfg.Kafka.Brokers, cfg.Kafka.Conn
+			if opts.Registry != nil {
+				opts.Registry.MustRegister(ks.Collector())
+			}
+			src, g.Sink = ks, snk
 		}
-		src, g.Sink = ks, snk
 	}
 	pc := cfg.Pipeline
 	if pc.Workers <= 0 {
