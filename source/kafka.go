@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,30 @@ type KafkaConfig struct {
 	MaxFetchBytes int `mapstructure:"max_fetch_bytes"`
 	// FetchMaxWait is how long a fetch waits for data. Zero means 250ms.
 	FetchMaxWait time.Duration `mapstructure:"fetch_max_wait"`
+
+	// PrefetchBytes bounds what the partition readers hold fetched ahead
+	// of the pipeline, over all assigned partitions (kafka-go's readers
+	// buffer whole messages, 100 per partition by default). Set by the
+	// wiring from pipeline.queue_bytes, not a key of its own; zero leaves
+	// kafka-go's 100 messages per partition.
+	PrefetchBytes int `mapstructure:"-"`
+	// MaxMessageBytes is the largest message the prefetch is sized for
+	// (input.max_message_bytes). Zero means 1 MiB.
+	MaxMessageBytes int `mapstructure:"-"`
+}
+
+// prefetch is how many messages each of n partition readers may buffer:
+// PrefetchBytes shared by the partitions, in messages of MaxMessageBytes,
+// between 1 and kafka-go's default 100.
+func (c KafkaConfig) prefetch(n int) int {
+	if c.PrefetchBytes <= 0 {
+		return 100
+	}
+	msg := c.MaxMessageBytes
+	if msg <= 0 {
+		msg = 1 << 20
+	}
+	return max(1, min(100, c.PrefetchBytes/(max(n, 1)*msg)))
 }
 
 // WithDefaults returns c with every zero duration and size replaced by its
@@ -117,6 +142,9 @@ type Kafka struct {
 	trackers map[tp]*Tracker
 	dropped  int
 
+	offsetResets   *prometheus.CounterVec
+	offsetsSkipped *prometheus.CounterVec
+
 	// commitMu serialises commits from the whole read of the watermarks
 	// to the broker's answer: the ticker and a draining partition commit
 	// concurrently, and an older watermark landing after a newer one would
@@ -137,7 +165,14 @@ func NewKafka(cfg KafkaConfig, dec *pipeline.Decoder, m *pipeline.Metrics, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{}}
+	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{},
+		offsetResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_offset_resets_total", Help: "Times a partition reader found its offset deleted (retention) and skipped to the first offset still there.",
+		}, []string{"topic", "partition"}),
+		offsetsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_offsets_skipped_total", Help: "Input offsets never delivered: deleted by retention before being read, compacted, or transaction markers and aborted records.",
+		}, []string{"topic", "partition"}),
+	}
 }
 
 // Run joins the group and feeds decoded items to out until stop is
@@ -162,8 +197,11 @@ func (s *Kafka) Run(stop context.Context, drain time.Duration, out chan<- *pipel
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
 		Timeout:                10 * time.Second,
+		// kafka-go reports through its error logger what it retries
+		// internally (lost coordinator, failed heartbeats): warn, so that
+		// an operator sees it without debug logging.
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			s.log.Debug("kafka consumer group: " + fmt.Sprintf(msg, args...))
+			s.log.Warn("kafka consumer group: " + fmt.Sprintf(msg, args...))
 		}),
 	})
 	if err != nil {
@@ -228,11 +266,27 @@ func stopAfter(stop context.Context, drain time.Duration) (context.Context, cont
 // InFlight returns how many fetched messages are not yet written.
 func (s *Kafka) InFlight() int { return s.inFlight() }
 
-// Collector exposes qegate_inflight_messages for registration.
+// Collector exposes qegate_inflight_messages, qegate_offset_resets_total
+// and qegate_offsets_skipped_total for registration.
 func (s *Kafka) Collector() prometheus.Collector {
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	return collectors{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "qegate_inflight_messages", Help: "Fetched messages not yet written (committable watermark lags by these).",
-	}, func() float64 { return float64(s.inFlight()) })
+	}, func() float64 { return float64(s.inFlight()) }), s.offsetResets, s.offsetsSkipped}
+}
+
+// collectors registers several collectors as one.
+type collectors []prometheus.Collector
+
+func (cs collectors) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range cs {
+		c.Describe(ch)
+	}
+}
+
+func (cs collectors) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range cs {
+		c.Collect(ch)
+	}
 }
 
 func (s *Kafka) inFlight() int {
@@ -246,6 +300,11 @@ func (s *Kafka) inFlight() int {
 }
 
 func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generation, out chan<- *pipeline.Item) {
+	nparts := 0
+	for _, parts := range gen.Assignments {
+		nparts += len(parts)
+	}
+	prefetch := s.cfg.prefetch(nparts)
 	var wg sync.WaitGroup
 	var owned []tp
 	// released closes once every partition of this generation is drained
@@ -275,7 +334,7 @@ func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generat
 			offset := pa.Offset
 			wg.Add(1)
 			gen.Start(func(genCtx context.Context) {
-				s.runPartition(stop, drainCtx, genCtx, gen, p, offset, tr, out)
+				s.runPartition(stop, drainCtx, genCtx, gen, p, offset, prefetch, tr, out)
 				wg.Done()
 				hold(genCtx)
 			})
@@ -322,7 +381,7 @@ func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generat
 	<-commitDone
 }
 
-func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.Generation, p tp, offset int64, tr *Tracker, out chan<- *pipeline.Item) {
+func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.Generation, p tp, offset int64, prefetch int, tr *Tracker, out chan<- *pipeline.Item) {
 	log := s.log.With("topic", p.topic, "partition", p.partition)
 	fetchCtx, cancel := context.WithCancel(genCtx)
 	defer cancel()
@@ -333,6 +392,7 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		case <-fetchCtx.Done():
 		}
 	}()
+	part := strconv.Itoa(p.partition)
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:   s.cfg.Brokers,
 		Topic:     p.topic,
@@ -340,13 +400,31 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		MinBytes:  1,
 		MaxBytes:  s.cfg.MaxFetchBytes,
 		MaxWait:   s.cfg.FetchMaxWait,
+		// Records of aborted transactions are never delivered, and open
+		// transactions are waited for: a transactional producer's
+		// retracted writes must not be gated and published.
+		IsolationLevel: kafka.ReadCommitted,
+		QueueCapacity:  prefetch,
+		// Warn, not debug: this is where kafka-go says it skipped offsets
+		// (an offset reset after retention deleted them) or keeps failing
+		// to reach a leader.
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			log.Debug("kafka reader: " + fmt.Sprintf(msg, args...))
+			line := fmt.Sprintf(msg, args...)
+			if strings.Contains(line, "skipping from offset") {
+				s.offsetResets.WithLabelValues(p.topic, part).Inc()
+			}
+			log.Warn("kafka reader: " + line)
 		}),
 	})
 	defer r.Close()
 	if err := r.SetOffset(offset); err != nil {
 		log.Error("kafka source: set offset", "offset", offset, "err", err)
+	}
+	// next is the offset the partition should deliver next (-1: unknown,
+	// before the first message of a partition without a committed offset).
+	next := offset
+	if next < 0 {
+		next = -1
 	}
 	// Work of a revoked partition is first given RevokeTimeout to finish;
 	// what is still queued after the tracker closes is abandoned unwritten.
@@ -365,6 +443,20 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 			continue
 		}
 		s.metrics.Fetched.Inc()
+		if next >= 0 && m.Offset > next {
+			// Offsets never delivered: deleted by retention before they
+			// were read (an offset reset), compacted away, or transaction
+			// markers and aborted records. Counted and, when more than a
+			// marker's one offset, logged: a reset is silent data loss
+			// upstream of the gate.
+			gap := m.Offset - next
+			s.offsetsSkipped.WithLabelValues(p.topic, part).Add(float64(gap))
+			if gap > 1 {
+				log.Warn("kafka source: offsets skipped (deleted by retention, compacted, or aborted transactions)",
+					"from", next, "to", m.Offset-1, "count", gap)
+			}
+		}
+		next = m.Offset + 1
 		it := pipeline.NewItem(pipeline.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), alive)
 		s.dec.Decode(it)
 		select {

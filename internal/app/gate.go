@@ -73,6 +73,8 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 	dec := pipeline.NewDecoder(cfg.Input)
 
 	g := &Gate{Router: router, Metrics: m}
+	lps := LangPairs(sc, cfg.Input.LangPairs)
+	var expect []string // output topics checked to exist at start-up
 	var src pipeline.Source
 	if opts.Files != nil {
 		fs, err := source.NewFile(opts.Files.Input, dec, log)
@@ -85,7 +87,6 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 		}
 		src, g.Sink, g.Files = fs, snk, fs
 	} else {
-		lps := LangPairs(sc, cfg.Input.LangPairs)
 		if router.Templated() && len(lps) == 0 {
 			log.Warn("routes use language templates but the model names no language pairs; output topics are checked as they are used")
 		}
@@ -97,7 +98,13 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 		if err != nil {
 			return nil, err
 		}
-		ks := source.NewKafka(cfg.Kafka, dec, m, log)
+		expect = router.Topics(lps)
+		kc := cfg.Kafka
+		// The partition readers' prefetch gets half the byte budget of the
+		// queue, so fetched-ahead messages are bounded in bytes too.
+		kc.PrefetchBytes = cfg.Pipeline.WithDefaults().QueueBytes / 2
+		kc.MaxMessageBytes = cfg.Input.WithDefaults().MaxBytes
+		ks := source.NewKafka(kc, dec, m, log)
 		if opts.Registry != nil {
 			opts.Registry.MustRegister(ks.Collector())
 		}
@@ -108,8 +115,10 @@ func Build(ctx context.Context, cfg *Config, sc *scorer.Scorer, opts Options) (*
 		sessions, _ := sc.PoolSize()
 		pc.Workers = sessions + 1 // one more than sessions: a batch writes while the next scores
 	}
+	pc.LangPairLabels = lps
 	eng := pipeline.NewEngine(pc.EngineConfig, sc, router, g.Sink, m, log)
-	g.Gate = &pipeline.Gate{Source: src, Engine: eng, QueueSize: pc.QueueSize, DrainTimeout: pc.DrainTimeout, Log: log}
+	eng.ExpectTopics(expect...)
+	g.Gate = &pipeline.Gate{Source: src, Engine: eng, QueueSize: pc.QueueSize, QueueBytes: pc.WithDefaults().QueueBytes, DrainTimeout: pc.DrainTimeout, Log: log}
 	return g, nil
 }
 

@@ -106,7 +106,10 @@ func FuzzAuditID(f *testing.F) {
 			rec := r.DeadLetter(it, it.Err.Error())
 			out, outKey, src = rec.Value, rec.Key, string(rec.Header(qe.HeaderSource))
 		} else {
-			_, rec := r.Scored(it, scoreResult(score))
+			_, rec, err := r.Scored(it, scoreResult(score))
+			if err != nil {
+				return // non-finite fuzzed scores are dead-lettered by the engine
+			}
 			out, outKey, src = rec.Value, rec.Key, string(rec.Header(qe.HeaderSource))
 		}
 		inID, _ := ID("id", v, key, origin.String())
