@@ -63,12 +63,12 @@ type Report struct {
 	OutputsWithoutSource int `json:"outputs_without_source"`
 	// MissingPositions lists example input positions no output names.
 	MissingPositions []string `json:"missing_positions,omitempty"`
-	Duplicated    int      `json:"duplicated"`
-	DuplicatedIDs int      `json:"duplicated_ids"`
-	Unexpected    int      `json:"unexpected"`
-	MissingList   []string `json:"missing_examples,omitempty"`
-	DupList       []string `json:"duplicated_examples,omitempty"`
-	ElapsedMS     int64    `json:"elapsed_ms"`
+	Duplicated       int      `json:"duplicated"`
+	DuplicatedIDs    int      `json:"duplicated_ids"`
+	Unexpected       int      `json:"unexpected"`
+	MissingList      []string `json:"missing_examples,omitempty"`
+	DupList          []string `json:"duplicated_examples,omitempty"`
+	ElapsedMS        int64    `json:"elapsed_ms"`
 }
 
 // Print writes the report for a person.
