@@ -489,3 +489,33 @@ func TestContextCancellation(t *testing.T) {
 		}
 	})
 }
+
+// TestNaNModel checks the fault suite's broken model (testdata/nan, built by
+// `python -m qegate_train tiny-nan`): it loads (its sha256 matches) and
+// scores NaN for some pairs and finite numbers for others, so the gate's
+// handling of NaN is exercised next to normal traffic.
+func TestNaNModel(t *testing.T) {
+	s, err := New(Config{ModelDir: filepath.Join("testdata", "nan"), Sessions: 1, IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pairs []qe.Pair
+	mt := strings.Repeat("house ", 8)
+	for i := 3; i <= 30; i++ {
+		pairs = append(pairs, qe.Pair{Src: "Haus", MT: mt[:i], SrcLang: "de", TgtLang: "en"})
+	}
+	res, err := s.Score(context.Background(), pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := 0
+	for _, r := range res {
+		if math.IsNaN(float64(r.Score)) {
+			nan++
+		}
+	}
+	if nan == 0 || nan == len(res) {
+		t.Fatalf("%d of %d scores NaN, want some but not all", nan, len(res))
+	}
+}

