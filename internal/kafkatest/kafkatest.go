@@ -16,11 +16,15 @@ package kafkatest
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +34,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/qegate/qegate/internal/kafkatest/pki"
 	"github.com/qegate/qegate/internal/native"
 )
 
@@ -54,9 +59,25 @@ type Options struct {
 	// StartTimeout bounds each start (and restart) of the broker; 0 means
 	// 120 seconds.
 	StartTimeout time.Duration
-	// HeapMB is the JVM's maximum heap in MiB; 0 means 512.
+	// HeapMB is the JVM's maximum heap in MiB; 0 means 512 for a single
+	// broker and 320 for each node of a cluster.
 	HeapMB int
+	// Secure adds TLS listeners on more free ports of 127.0.0.1, with
+	// certificates generated into the broker's directory (see pki):
+	// SASL_SSL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), MTLS (SSL with
+	// ssl.client.auth=required), and EXPIRED and WRONGHOST (SSL listeners
+	// presenting an expired and a wrong-host certificate, for negative
+	// tests). Inter-broker and controller traffic stays PLAINTEXT.
+	Secure bool
+	// Users are the SASL users, name to password, created at format time
+	// for both SCRAM mechanisms and listed in PLAIN's JAAS entry. Empty
+	// with Secure: one user, DefaultUser, with a random password.
+	Users map[string]string
 }
+
+// DefaultUser is the SASL user Options.Secure creates when Options.Users is
+// empty.
+const DefaultUser = "alice"
 
 // Broker is a running (or stopped) Kafka broker owned by one test.
 type Broker struct {
@@ -67,6 +88,8 @@ type Broker struct {
 	dir, configPath, log4jPath, logPath string
 	stdoutPath                          string
 	port, controllerPort                int
+	node                                nodeConfig
+	clusterID                           string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -81,29 +104,11 @@ type Broker struct {
 // when java or the Kafka jars are missing.
 func Start(t testing.TB, opts Options) *Broker {
 	t.Helper()
-	java, libs, err := locate()
-	if err != nil {
-		skipOrFail(t, err.Error())
-	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 120 * time.Second
-	}
 	if opts.HeapMB <= 0 {
 		opts.HeapMB = 512
 	}
-	ports, err := freePorts(2)
-	if err != nil {
-		t.Fatalf("kafkatest: %v", err)
-	}
-	dir := t.TempDir()
-	b := &Broker{
-		t: t, opts: opts, java: java, libs: libs, dir: dir,
-		configPath: filepath.Join(dir, "server.properties"),
-		log4jPath:  filepath.Join(dir, "log4j.properties"),
-		logPath:    filepath.Join(dir, "server.log"),
-		stdoutPath: filepath.Join(dir, "stdout.log"),
-		port:       ports[0], controllerPort: ports[1],
-	}
+	nodes := newNodes(t, 1, opts)
+	b := nodes[0]
 	began := time.Now()
 	if err := b.format(); err != nil {
 		t.Fatalf("kafkatest: %v", err)
@@ -119,8 +124,90 @@ func Start(t testing.TB, opts Options) *Broker {
 		t.Fatalf("kafkatest: %v", err)
 	}
 	b.startup = time.Since(began)
-	t.Logf("kafkatest: broker %s up in %s (dir %s)", b.Addr(), b.startup.Round(time.Millisecond), dir)
+	t.Logf("kafkatest: broker %s up in %s (dir %s)", b.Addr(), b.startup.Round(time.Millisecond), b.dir)
 	return b
+}
+
+// newNodes prepares n nodes of one cluster (ports, directories, shared
+// cluster id, certificates and users), formatting and starting none.
+func newNodes(t testing.TB, n int, opts Options) []*Broker {
+	t.Helper()
+	java, libs, err := locate()
+	if err != nil {
+		skipOrFail(t, err.Error())
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 120 * time.Second
+	}
+	perNode := 2
+	if opts.Secure {
+		perNode += len(secureListeners)
+	}
+	ports, err := freePorts(n * perNode)
+	if err != nil {
+		t.Fatalf("kafkatest: %v", err)
+	}
+	id, err := newClusterID()
+	if err != nil {
+		t.Fatalf("kafkatest: cluster id: %v", err)
+	}
+	var certs *pki.Set
+	users := opts.Users
+	if opts.Secure {
+		// One CA and one set of certificates for every node: all listen on
+		// 127.0.0.1, which the server certificate names.
+		if certs, err = pki.Generate(t.TempDir()); err != nil {
+			t.Fatalf("kafkatest: %v", err)
+		}
+		if len(users) == 0 {
+			pw, err := randomPassword()
+			if err != nil {
+				t.Fatalf("kafkatest: %v", err)
+			}
+			users = map[string]string{DefaultUser: pw}
+		}
+	}
+	var voters []string
+	for i := range n {
+		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, ports[i*perNode+1]))
+	}
+	nodes := make([]*Broker, n)
+	for i := range n {
+		dir := t.TempDir()
+		p := ports[i*perNode : (i+1)*perNode]
+		nc := nodeConfig{
+			id: i + 1, port: p[0], controllerPort: p[1],
+			dataDir: filepath.Join(dir, "data"), replicas: n,
+			certs: certs, users: users,
+		}
+		if n > 1 {
+			nc.voters = strings.Join(voters, ",")
+		}
+		if opts.Secure {
+			nc.securePorts = map[string]int{}
+			for j, l := range secureListeners {
+				nc.securePorts[l] = p[2+j]
+			}
+		}
+		nodes[i] = &Broker{
+			t: t, opts: opts, java: java, libs: libs, dir: dir,
+			configPath: filepath.Join(dir, "server.properties"),
+			log4jPath:  filepath.Join(dir, "log4j.properties"),
+			logPath:    filepath.Join(dir, "server.log"),
+			stdoutPath: filepath.Join(dir, "stdout.log"),
+			port:       nc.port, controllerPort: nc.controllerPort,
+			node: nc, clusterID: id,
+		}
+	}
+	return nodes
+}
+
+func randomPassword() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random password: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // Addr returns the bootstrap address, 127.0.0.1:port.
@@ -287,13 +374,10 @@ func skipOrFail(t testing.TB, why string) {
 	t.Skipf("kafkatest: %s; skipping (set CI=true to make this a failure)", why)
 }
 
-// format writes the configs and formats the log directory.
+// format writes the configs and formats the log directory, creating the
+// SCRAM users in the initial metadata.
 func (b *Broker) format() error {
-	id, err := newClusterID()
-	if err != nil {
-		return fmt.Errorf("cluster id: %w", err)
-	}
-	cfg := serverConfig(b.port, b.controllerPort, filepath.Join(b.dir, "data"), b.opts)
+	cfg := serverConfig(b.node, b.opts)
 	if err := os.WriteFile(b.configPath, []byte(cfg), 0o644); err != nil {
 		return fmt.Errorf("write server.properties: %w", err)
 	}
@@ -302,12 +386,21 @@ func (b *Broker) format() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.opts.StartTimeout)
 	defer cancel()
-	args := append(b.jvmArgs(), "kafka.tools.StorageTool", "format",
-		"-t", id, "-c", b.configPath, "--standalone")
+	args := append(b.jvmArgs(), "kafka.tools.StorageTool", "format", "-t", b.clusterID, "-c", b.configPath)
+	if b.node.voters == "" {
+		args = append(args, "--standalone")
+	}
+	if b.node.securePorts != nil {
+		for _, u := range slices.Sorted(maps.Keys(b.node.users)) {
+			for _, m := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
+				args = append(args, "--add-scram", fmt.Sprintf("%s=[name=%s,password=%s]", m, u, b.node.users[u]))
+			}
+		}
+	}
 	cmd := exec.CommandContext(ctx, b.java, args...)
 	cmd.Dir = b.dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("format storage: %w\n%s", err, out)
+		return fmt.Errorf("format storage of node %d: %w\n%s", b.node.id, err, out)
 	}
 	return nil
 }
@@ -325,9 +418,25 @@ func (b *Broker) jvmArgs() []string {
 
 // start launches the broker process and waits until it is ready.
 func (b *Broker) start() error {
+	done, err := b.launch()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.StartTimeout)
+	defer cancel()
+	if err := b.waitReady(ctx, done); err != nil {
+		b.Kill()
+		return err
+	}
+	return nil
+}
+
+// launch starts the broker process without waiting for it; the channel is
+// closed when the process exits.
+func (b *Broker) launch() (<-chan struct{}, error) {
 	out, err := os.OpenFile(b.stdoutPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("open stdout log: %w", err)
+		return nil, fmt.Errorf("open stdout log: %w", err)
 	}
 	defer out.Close()
 	cmd := exec.Command(b.java, append(b.jvmArgs(), "kafka.Kafka", b.configPath)...)
@@ -335,7 +444,7 @@ func (b *Broker) start() error {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start kafka.Kafka: %w", err)
+		return nil, fmt.Errorf("start kafka.Kafka: %w", err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -345,14 +454,7 @@ func (b *Broker) start() error {
 	b.mu.Lock()
 	b.cmd, b.done = cmd, done
 	b.mu.Unlock()
-
-	ctx, cancel := context.WithTimeout(context.Background(), b.opts.StartTimeout)
-	defer cancel()
-	if err := b.waitReady(ctx, done); err != nil {
-		b.Kill()
-		return err
-	}
-	return nil
+	return done, nil
 }
 
 // waitReady polls metadata until the broker lists itself and every partition
@@ -386,8 +488,14 @@ func (b *Broker) ready(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
-	if len(md.Brokers) == 0 {
-		return errors.New("metadata lists no brokers")
+	self := false
+	for _, br := range md.Brokers {
+		self = self || br.ID == b.node.id
+	}
+	if !self {
+		// A KRaft broker serves metadata before it has registered; until
+		// it lists itself it is not usable as a partition leader.
+		return fmt.Errorf("metadata lists %d brokers but not node %d", len(md.Brokers), b.node.id)
 	}
 	return leadersKnown(md.Topics)
 }
@@ -436,8 +544,7 @@ func leadersKnown(topics []kafka.Topic) error {
 // client returns a kafka-go admin client with its own transport, so no
 // connection outlives a restart, and a func that releases it.
 func (b *Broker) client(timeout time.Duration) (*kafka.Client, func()) {
-	tr := &kafka.Transport{DialTimeout: timeout, IdleTimeout: time.Second, MetadataTTL: time.Second}
-	return &kafka.Client{Addr: kafka.TCP(b.Addr()), Timeout: timeout, Transport: tr}, tr.CloseIdleConnections
+	return clientFor([]string{b.Addr()}, timeout)
 }
 
 // logTail copies the last n lines of the broker's logs into the test log.
