@@ -167,10 +167,10 @@ func NewKafka(cfg KafkaConfig, dec *pipeline.Decoder, m *pipeline.Metrics, log *
 	}
 	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{},
 		offsetResets: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qegate_offset_resets_total", Help: "Times a partition reader found its offset deleted (retention) and skipped to the first offset still there.",
+			Name: "qegate_offset_resets_total", Help: "Times a partition's reading resumed past its committed or current offset because those offsets were gone (retention).",
 		}, []string{"topic", "partition"}),
 		offsetsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qegate_offsets_skipped_total", Help: "Input offsets never delivered: deleted by retention before being read, compacted, or transaction markers and aborted records.",
+			Name: "qegate_offsets_skipped_total", Help: "Input offsets never delivered: deleted by retention before being read, or compacted.",
 		}, []string{"topic", "partition"}),
 	}
 }
@@ -445,14 +445,22 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		s.metrics.Fetched.Inc()
 		if next >= 0 && m.Offset > next {
 			// Offsets never delivered: deleted by retention before they
-			// were read (an offset reset), compacted away, or transaction
-			// markers and aborted records. Counted and, when more than a
-			// marker's one offset, logged: a reset is silent data loss
-			// upstream of the gate.
+			// were read (an offset reset) or compacted away. (kafka-go
+			// delivers transaction markers and aborted records as
+			// messages.) Counted and, when more than one, logged: a reset
+			// is silent data loss upstream of the gate.
 			gap := m.Offset - next
 			s.offsetsSkipped.WithLabelValues(p.topic, part).Add(float64(gap))
-			if gap > 1 {
-				log.Warn("kafka source: offsets skipped (deleted by retention, compacted, or aborted transactions)",
+			switch {
+			case next == offset && gap > 1:
+				// The first message after the committed offset is further
+				// on: the committed position is gone (kafka-go clamps the
+				// start to the log start offset without a word).
+				s.offsetResets.WithLabelValues(p.topic, part).Inc()
+				log.Warn("kafka source: offset reset: the committed offset no longer exists (deleted by retention?); resumed further on",
+					"committed", offset, "resumed_at", m.Offset, "skipped", gap)
+			case gap > 1:
+				log.Warn("kafka source: offsets skipped (deleted by retention, or compacted)",
 					"from", next, "to", m.Offset-1, "count", gap)
 			}
 		}
