@@ -67,9 +67,9 @@ type faultSuite struct {
 	// create makes topics with parts partitions (on a cluster replicated
 	// 3 times with min.insync.replicas 2).
 	create func(t testing.TB, parts int, names ...string)
-	model string
-	n     int
-	seed  uint64
+	model  string
+	n      int
+	seed   uint64
 
 	mu      sync.Mutex
 	results []*faultResult
