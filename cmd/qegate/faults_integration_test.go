@@ -204,6 +204,7 @@ type scenario struct {
 	sessions                              int
 	drain                                 string // pipeline.drain_timeout; "" means 20s
 	model                                 string // model directory; "" means the suite's tiny model
+	logDir                                string // the gates' logs
 	// check runs on the final audit report.
 	check func(*audit.Report)
 }
@@ -217,7 +218,13 @@ func (s *faultSuite) newScenario(t *testing.T, name string) *scenario {
 		began:   time.Now(),
 		res:     &faultResult{Scenario: name, Routed: map[string]int{}, Details: map[string]any{}},
 	}
+	dir, err := os.MkdirTemp("", "qegate-faults-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.logDir = dir
 	t.Cleanup(func() {
+		defer os.RemoveAll(dir)
 		for _, p := range c.procs {
 			if p.alive() {
 				_ = p.cmd.Process.Kill()
@@ -303,7 +310,9 @@ func (c *scenario) start() *gateProc {
 	c.t.Helper()
 	c.nproc++
 	p := &gateProc{name: fmt.Sprintf("%s#%d", c.name, c.nproc), exited: make(chan struct{})}
-	p.logPath = filepath.Join(c.t.TempDir(), p.name+".log")
+	// Not t.TempDir: its cleanup runs before the scenario's, which prints
+	// the log tails of a failed scenario.
+	p.logPath = filepath.Join(c.logDir, p.name+".log")
 	f, err := os.Create(p.logPath)
 	if err != nil {
 		c.t.Fatal(err)
