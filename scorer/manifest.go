@@ -71,8 +71,8 @@ type Manifest struct {
 	SizeBytes int64 `json:"size_bytes"`
 	// SHA256 is the hex SHA-256 of model.onnx, written by the recipe's
 	// ship step (or `sha256sum model.onnx`). Loading refuses a model whose
-	// file does not match it: a truncated or corrupted model.onnx can
-	// still parse as a graph and score garbage without an error.
+	// file does not match it: a corrupted model.onnx (a flipped bit in its
+	// weights) still parses as a graph and scores without an error.
 	SHA256 string `json:"sha256"`
 	// LatencyMsBatch1 is the recipe's measured batch-1 latency.
 	LatencyMsBatch1 float64 `json:"latency_ms_batch1"`

@@ -268,8 +268,8 @@ func TestNewErrors(t *testing.T) {
 	brokenCopy := func(t *testing.T, file string, content []byte) string {
 		return brokenCopies(t, map[string][]byte{file: content})
 	}
-	// flipped is the tiny model with one byte of its weights changed: still
-	// a valid graph that ONNX Runtime loads, scoring something else.
+	// flipped is the tiny model with one bit of its weights changed: still
+	// a valid graph that ONNX Runtime loads without an error.
 	flipped := func(t *testing.T) []byte {
 		b, err := os.ReadFile(filepath.Join(tinyDir, ModelFile))
 		if err != nil {
