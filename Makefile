@@ -116,7 +116,7 @@ lint: native-libs $(STATICCHECK)
 test-go: native
 	GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' $(GO) test $(GO_TEST_FLAGS) -tags '$(TEST_TAGS)' ./...
 
-## test-faults: the fault-injection suite on a real broker (issue 5; ~3 min)
+## test-faults: the fault-injection suite on real brokers, one node and a 3-node cluster (issues 5, 14; ~7 min)
 test-faults: native
 	@mkdir -p bin
 	QEGATE_FAULTS_REPORT=$(CURDIR)/bin/faults-report.json GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' \

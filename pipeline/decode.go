@@ -43,6 +43,13 @@ type DecoderConfig struct {
 	Fields Fields `mapstructure:"fields"`
 	// MaxBytes rejects larger values before parsing. Zero means 1 MiB.
 	MaxBytes int `mapstructure:"max_message_bytes"`
+	// MaxKeyBytes rejects messages with a larger Kafka key: the output
+	// keeps the key, and an output topic's max.message.bytes counts it.
+	// Zero means 64 KiB.
+	MaxKeyBytes int `mapstructure:"max_key_bytes"`
+	// MaxHeaderBytes rejects messages whose headers (names and values
+	// together) are larger, for the same reason. Zero means 64 KiB.
+	MaxHeaderBytes int `mapstructure:"max_header_bytes"`
 	// LangPairs, when non-empty, is the allow-list of "src-tgt" pairs;
 	// others are dead-lettered. Empty accepts any well-formed code.
 	LangPairs []string `mapstructure:"lang_pairs"`
@@ -54,6 +61,12 @@ func (c DecoderConfig) WithDefaults() DecoderConfig {
 	if c.MaxBytes <= 0 {
 		c.MaxBytes = 1 << 20
 	}
+	if c.MaxKeyBytes <= 0 {
+		c.MaxKeyBytes = 64 << 10
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
 	if c.LangPairs == nil {
 		c.LangPairs = []string{}
 	}
@@ -62,9 +75,11 @@ func (c DecoderConfig) WithDefaults() DecoderConfig {
 
 // Decoder validates and decodes input values into translation pairs.
 type Decoder struct {
-	f        Fields
-	maxBytes int
-	allowed  map[string]bool
+	f              Fields
+	maxBytes       int
+	maxKeyBytes    int
+	maxHeaderBytes int
+	allowed        map[string]bool
 }
 
 // langCode accepts ISO 639 codes with optional script/region subtags
@@ -74,7 +89,7 @@ var langCode = regexp.MustCompile(`^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$`)
 // NewDecoder returns a decoder for cfg.
 func NewDecoder(cfg DecoderConfig) *Decoder {
 	cfg = cfg.WithDefaults()
-	d := &Decoder{f: cfg.Fields, maxBytes: cfg.MaxBytes}
+	d := &Decoder{f: cfg.Fields, maxBytes: cfg.MaxBytes, maxKeyBytes: cfg.MaxKeyBytes, maxHeaderBytes: cfg.MaxHeaderBytes}
 	if len(cfg.LangPairs) > 0 {
 		d.allowed = map[string]bool{}
 		for _, lp := range cfg.LangPairs {
@@ -92,6 +107,16 @@ func (d *Decoder) Decode(it *Item) {
 
 func (d *Decoder) decode(it *Item) error {
 	v := it.Value
+	if len(it.Key) > d.maxKeyBytes {
+		return &InputError{fmt.Sprintf("key too large: %d bytes > limit %d", len(it.Key), d.maxKeyBytes)}
+	}
+	hb := 0
+	for _, h := range it.Headers {
+		hb += len(h.Key) + len(h.Value)
+	}
+	if hb > d.maxHeaderBytes {
+		return &InputError{fmt.Sprintf("headers too large: %d bytes in %d headers > limit %d", hb, len(it.Headers), d.maxHeaderBytes)}
+	}
 	if len(v) > d.maxBytes {
 		return &InputError{fmt.Sprintf("message too large: %d bytes > limit %d", len(v), d.maxBytes)}
 	}

@@ -89,7 +89,10 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		_, rec := r.Scored(it, fakeResult(0.7))
+		_, rec, err := r.Scored(it, fakeResult(0.7))
+		if err != nil {
+			t.Fatalf("scored: %v", err)
+		}
 		if !validJSONObject(rec.Value) {
 			t.Fatalf("output is not a JSON object: %q", rec.Value)
 		}

@@ -45,6 +45,13 @@ type EngineConfig struct {
 	// RetryBackoff is the first wait after a failed sink write; it doubles
 	// up to 5s. Zero means 100ms.
 	RetryBackoff time.Duration `mapstructure:"retry_backoff"`
+	// MissingTopicTimeout is how long a record whose topic the broker does
+	// not know is retried (metadata of a just-created topic lags). After
+	// it, a record for a topic that existed (checked at start-up or written
+	// before) stops the gate with an error, since the topic was deleted and
+	// dead-lettering its whole traffic would hide that; a record for a
+	// topic that never existed is dead-lettered. Zero means 30s.
+	MissingTopicTimeout time.Duration `mapstructure:"missing_topic_timeout"`
 }
 
 // WithDefaults returns c with every zero value replaced by its default.
@@ -60,6 +67,9 @@ func (c EngineConfig) WithDefaults() EngineConfig {
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = 100 * time.Millisecond
+	}
+	if c.MissingTopicTimeout <= 0 {
+		c.MissingTopicTimeout = 30 * time.Second
 	}
 	return c
 }
@@ -77,6 +87,14 @@ type Engine struct {
 	log     *slog.Logger
 	metrics *Metrics
 	stats   *Stats
+
+	// known holds the output topics known to exist: checked at start-up
+	// (ExpectTopics) or written to by this engine.
+	known sync.Map
+	// failed is closed once a fault no retry can fix stops the engine.
+	failed   chan struct{}
+	failOnce sync.Once
+	failErr  error
 }
 
 // NewEngine wires an engine. metrics and log may be nil.
@@ -87,7 +105,8 @@ func NewEngine(cfg EngineConfig, sc Scorer, r *Router, s Sink, m *Metrics, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{cfg: cfg.WithDefaults(), scorer: sc, router: r, sink: s, metrics: m, log: log, stats: NewStats()}
+	return &Engine{cfg: cfg.WithDefaults(), scorer: sc, router: r, sink: s, metrics: m, log: log, stats: NewStats(),
+		failed: make(chan struct{})}
 }
 
 // Stats returns the engine's routing counters.
@@ -173,9 +192,19 @@ type routed struct {
 	// valueDropped marks a dead letter re-sent without its value, because
 	// the dead-letter topic refused it (too large) even on its own.
 	valueDropped bool
+	// keyDropped marks a dead letter re-sent without key and headers too.
+	keyDropped bool
 }
 
 func (e *Engine) process(ctx context.Context, batch []*Item) {
+	defer func() {
+		for _, it := range batch {
+			it.done()
+		}
+	}()
+	if e.Err() != nil {
+		return // stopped for good: nothing more is written or acked
+	}
 	live := batch[:0:0]
 	for _, it := range batch {
 		if it.Alive() {
@@ -201,7 +230,9 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 	for _, o := range outs {
 		lp := ""
 		if o.it.Err == nil {
-			lp = o.it.Pair.LangPair()
+			// The metrics' label (Metrics.LimitLangPairs): a language
+			// code a sender invents is "other", in stats as in metrics.
+			lp = e.metrics.langLabel(o.it.Pair.LangPair())
 		}
 		e.stats.add(lp, o.route)
 		e.metrics.observe(o, lp, now)
@@ -222,7 +253,13 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 		if e.Prefilter != nil {
 			p := it.Pair
 			if v := e.Prefilter.Check(p.Src, p.MT, p.SrcLang, p.TgtLang); !v.Passed() {
-				outs[i] = routed{it: it, route: RoutePostEdit, rec: e.router.RuleRejected(it, v), rule: v.Rule}
+				rec, err := e.router.RuleRejected(it, v)
+				if err != nil {
+					it.Err = &InputError{"rule verdict: " + err.Error()}
+					outs[i] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+					continue
+				}
+				outs[i] = routed{it: it, route: RoutePostEdit, rec: rec, rule: v.Rule}
 				continue
 			}
 		}
@@ -272,8 +309,14 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 		if i < 0 {
 			continue
 		}
-		route, rec := e.router.Scored(items[i], res[j])
-		outs[i] = routed{it: items[i], route: route, rec: rec, res: res[j], scored: true}
+		it := items[i]
+		route, rec, err := e.router.Scored(it, res[j])
+		if err != nil {
+			it.Err = &InputError{"scoring failed: " + err.Error()}
+			outs[i] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+			continue
+		}
+		outs[i] = routed{it: it, route: route, rec: rec, res: res[j], scored: true}
 	}
 	return outs, true
 }
@@ -287,6 +330,8 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 		pending[i] = i
 	}
 	backoff := e.cfg.RetryBackoff
+	// missingSince is when each record's topic was first reported unknown.
+	missingSince := map[int]time.Time{}
 	for len(pending) > 0 {
 		recs := make([]sink.Record, len(pending))
 		for j, i := range pending {
@@ -294,6 +339,7 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 		}
 		err := e.sink.Write(ctx, recs)
 		if err == nil {
+			e.markKnown(recs)
 			return true
 		}
 		e.metrics.SinkErrors.Inc()
@@ -310,6 +356,27 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 		next := pending[:0:0]
 		for j, i := range pending {
 			if werrs[j] == nil {
+				e.markKnown([]sink.Record{outs[i].rec})
+				continue
+			}
+			if sink.IsMissingTopic(werrs[j]) {
+				// Written alone, the error names this record's own topic
+				// (kafka-go fails a whole call for one unknown topic).
+				alone := e.writeAlone(ctx, outs[i].rec)
+				switch {
+				case alone == nil:
+					e.markKnown([]sink.Record{outs[i].rec})
+					delete(missingSince, i)
+				case ctx.Err() != nil:
+					return false
+				case !sink.IsMissingTopic(alone):
+					next = append(next, i) // anything else: the next round sorts it out
+				default:
+					if !e.missingTopic(outs, i, missingSince, alone) {
+						return false
+					}
+					next = append(next, i)
+				}
 				continue
 			}
 			if !sink.IsPermanent(werrs[j]) {
@@ -332,7 +399,7 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 				outs[i].route = RouteDeadLetter
 				outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
 				next = append(next, i)
-			case !outs[i].valueDropped:
+			case !outs[i].valueDropped && outs[i].rec.Value != nil:
 				// The dead-letter topic refuses the original value (a message
 				// the input topic accepted can exceed the dead-letter topic's
 				// max.message.bytes or the writer's batch size). Retrying it
@@ -343,8 +410,20 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 				outs[i].rec.Value = nil
 				outs[i].valueDropped = true
 				next = append(next, i)
+			case !outs[i].keyDropped:
+				// Still refused without its value: the key or the headers
+				// are too large (a record's size counts all three). Keep
+				// reason and position, which identify the input message.
+				outs[i].rec = bareDeadLetter(outs[i].rec, alone)
+				outs[i].valueDropped, outs[i].keyDropped = true, true
+				next = append(next, i)
 			default:
-				next = append(next, i) // the dead-letter topic itself is unusable: retry, never drop
+				// The dead-letter topic refuses even a bare record of a few
+				// hundred bytes (not authorised, invalid): no retry changes
+				// that, and retrying forever would stall the partition
+				// unseen. Stop, unacked: the input is redelivered once fixed.
+				e.fail(fmt.Errorf("dead-letter topic %q refuses a bare record (%s); stopping with the record unacked", outs[i].rec.Topic, sink.Reason(alone)))
+				return false
 			}
 		}
 		e.log.Warn("sink write failed; retrying", "records", len(pending), "retrying", len(next), "err", err, "backoff", backoff)
@@ -383,4 +462,88 @@ func unwrapOne(err error) error {
 		return werrs[0]
 	}
 	return err
+}
+
+// Err returns the fault that stopped the engine for good (a deleted output
+// topic, a dead-letter topic that refuses everything), or nil.
+func (e *Engine) Err() error {
+	select {
+	case <-e.failed:
+		return e.failErr
+	default:
+		return nil
+	}
+}
+
+// Failed is closed when the engine stops for good; Err says why. The gate
+// then stops its source: nothing after the fault is acked, so all of it is
+// redelivered once the cause is fixed.
+func (e *Engine) Failed() <-chan struct{} { return e.failed }
+
+func (e *Engine) fail(err error) {
+	e.failOnce.Do(func() {
+		e.failErr = err
+		e.log.Error("engine: stopping: "+err.Error(), "err", err)
+		close(e.failed)
+	})
+}
+
+// ExpectTopics records output topics known to exist (checked at start-up):
+// if one of them later disappears, the engine stops rather than
+// dead-letter its traffic.
+func (e *Engine) ExpectTopics(topics ...string) {
+	for _, t := range topics {
+		e.known.Store(t, true)
+	}
+}
+
+func (e *Engine) markKnown(recs []sink.Record) {
+	for _, r := range recs {
+		if _, ok := e.known.Load(r.Topic); !ok {
+			e.known.Store(r.Topic, true)
+		}
+	}
+}
+
+// missingTopic handles a record whose topic the broker does not know: keep
+// retrying within MissingTopicTimeout; after it, dead-letter a record for a
+// topic that never existed, or stop the engine (false) when the topic was
+// known to exist or is the dead-letter topic itself.
+func (e *Engine) missingTopic(outs []routed, i int, since map[int]time.Time, err error) bool {
+	first, ok := since[i]
+	if !ok {
+		since[i] = time.Now()
+		return true
+	}
+	if time.Since(first) < e.cfg.MissingTopicTimeout {
+		return true
+	}
+	topic := outs[i].rec.Topic
+	_, known := e.known.Load(topic)
+	if known || outs[i].route == RouteDeadLetter {
+		e.fail(fmt.Errorf("output topic %q does not exist any more (deleted?) after %s of retries; stopping with its records unacked, so they are redelivered once it exists: %w",
+			topic, e.cfg.MissingTopicTimeout, err))
+		return false
+	}
+	reason := "cannot deliver to " + topic + ": topic does not exist"
+	outs[i].route = RouteDeadLetter
+	outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
+	delete(since, i)
+	return true
+}
+
+// bareDeadLetter keeps only the reason and the input position of a dead
+// letter, saying what was dropped.
+func bareDeadLetter(rec sink.Record, cause error) sink.Record {
+	hb := 0
+	for _, h := range rec.Headers {
+		if h.Key != qe.HeaderError && h.Key != qe.HeaderSource {
+			hb += len(h.Key) + len(h.Value)
+		}
+	}
+	reason := string(rec.Header(qe.HeaderError)) + fmt.Sprintf("; key of %d bytes and %d header bytes dropped: ", len(rec.Key), hb) + sink.Reason(cause)
+	return sink.Record{Topic: rec.Topic, Headers: []qe.Header{
+		{Key: qe.HeaderError, Value: []byte(reason)},
+		{Key: qe.HeaderSource, Value: rec.Header(qe.HeaderSource)},
+	}}
 }

@@ -41,7 +41,14 @@ func FuzzRoute(f *testing.F) {
 			return // FuzzDecode covers dead letters
 		}
 		res := qe.Result{Score: score, Threshold: threshold, Acceptable: score >= threshold}
-		route, rec := r.Scored(it, res)
+		route, rec, err := r.Scored(it, res)
+		finite := !math.IsNaN(float64(score)) && !math.IsInf(float64(score), 0) && !math.IsNaN(float64(threshold)) && !math.IsInf(float64(threshold), 0)
+		if (err == nil) != finite {
+			t.Fatalf("score %v threshold %v: err %v", score, threshold, err)
+		}
+		if err != nil {
+			return
+		}
 		if route != r.Decide(res) || route == RouteDeadLetter {
 			t.Fatalf("route %v, Decide says %v", route, r.Decide(res))
 		}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -13,6 +14,13 @@ type Config struct {
 	// QueueSize bounds fetched-but-unbatched items, and so memory when a
 	// sink stalls. Zero means 1024.
 	QueueSize int `mapstructure:"queue_size"`
+	// QueueBytes bounds the bytes (key + value + headers) of items between
+	// the source and the sink: queued, batched, being scored or written.
+	// A source blocks once they reach it, so a stalled sink leaves the
+	// backlog on the broker; Kafka partition readers size their prefetch
+	// from it too. One item larger than the bound is let through alone.
+	// Zero means 64 MiB.
+	QueueBytes int `mapstructure:"queue_bytes"`
 	// DrainTimeout bounds the graceful part of shutdown. Zero means 20s.
 	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
 }
@@ -25,6 +33,9 @@ func (c Config) WithDefaults() Config {
 	c.Workers = w
 	if c.QueueSize <= 0 {
 		c.QueueSize = 1024
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 64 << 20
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 20 * time.Second
@@ -43,6 +54,9 @@ type Gate struct {
 	// QueueSize bounds fetched-but-unbatched items, and so memory when a
 	// sink stalls. Zero means 1024.
 	QueueSize int
+	// QueueBytes bounds the bytes of items not yet written (Config.QueueBytes).
+	// Zero: no byte bound, only QueueSize.
+	QueueBytes int
 	// DrainTimeout bounds the graceful part of shutdown. Zero means 20s.
 	DrainTimeout time.Duration
 	// Log receives the shutdown report; nil means slog.Default().
@@ -84,17 +98,34 @@ func (g *Gate) Run(stop context.Context) (Report, error) {
 		g.Engine.Run(workCtx, queue)
 	}()
 
+	// A fault the engine cannot get past (a deleted output topic) stops
+	// the source as a signal would: it stops fetching and commits what
+	// was written; nothing after the fault was acked, so nothing is lost.
+	srcStop, stopSource := context.WithCancel(stop)
+	defer stopSource()
+	go func() {
+		select {
+		case <-g.Engine.Failed():
+			log.Error("gate: engine stopped for good; stopping the source", "err", g.Engine.Err())
+			stopSource()
+		case <-srcStop.Done():
+		}
+	}()
 	stoppedAt := make(chan time.Time, 1)
 	go func() {
 		select {
-		case <-stop.Done():
+		case <-srcStop.Done():
 			stoppedAt <- time.Now()
 		case <-engineDone:
 			stoppedAt <- time.Now()
 		}
 	}()
-	dropped, err := g.Source.Run(stop, drain, queue)
-	close(queue)
+	out, closeOut := chan<- *Item(queue), func() { close(queue) }
+	if g.QueueBytes > 0 {
+		out, closeOut = admit(workCtx, newByteBudget(g.QueueBytes), queue)
+	}
+	dropped, err := g.Source.Run(srcStop, drain, out)
+	closeOut()
 	// The source already spent part of the drain budget; the engine gets
 	// what is left of it, measured from the stop signal.
 	left := drain
@@ -113,6 +144,9 @@ func (g *Gate) Run(stop context.Context) (Report, error) {
 		drained = false
 		hardStop()
 		<-engineDone // an in-flight ORT call still completes; never abandoned
+	}
+	if ferr := g.Engine.Err(); ferr != nil {
+		err = errors.Join(err, ferr)
 	}
 	rep := Report{Dropped: dropped, Drained: drained && dropped == 0, Elapsed: time.Since(start)}
 	if dropped > 0 || !drained {

@@ -45,6 +45,25 @@ type Item struct {
 	hasQE bool
 	ack   func()
 	alive func() bool
+	// release gives the item's bytes back to the gate's queue budget.
+	release func()
+}
+
+// Size is what the item counts against pipeline.queue_bytes: key, value
+// and headers as fetched.
+func (it *Item) Size() int {
+	n := len(it.Key) + len(it.Value)
+	for _, h := range it.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// done tells the queue budget the engine is finished with the item.
+func (it *Item) done() {
+	if it.release != nil {
+		it.release()
+	}
 }
 
 // NewItem wraps a raw message with its ack; alive reports whether the

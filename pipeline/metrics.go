@@ -125,8 +125,7 @@ func (m *Metrics) langLabel(lp string) string {
 }
 
 // observe records one written output.
-func (m *Metrics) observe(o routed, lp string, now time.Time) {
-	label := m.langLabel(lp)
+func (m *Metrics) observe(o routed, label string, now time.Time) {
 	m.Messages.WithLabelValues(o.route.String(), label).Inc()
 	if o.route == RouteDeadLetter {
 		m.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(qe.HeaderError)))).Inc()

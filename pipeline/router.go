@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -169,7 +170,13 @@ func (r *Router) Decide(res qe.Result) Route {
 
 // Scored builds the output record for a scored item: the input object with
 // a "qe" member added, the input key and headers, and the qe-* headers.
-func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
+// It fails, and the caller dead-letters the item with the error as its
+// reason, when the score or threshold is not a finite number (a broken
+// model's NaN or Inf has no JSON form) or the verdict cannot be encoded.
+func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record, error) {
+	if err := checkFinite(res); err != nil {
+		return RouteDeadLetter, sink.Record{}, err
+	}
 	route := r.Decide(res)
 	model := res.Model
 	if model.Name == "" {
@@ -193,10 +200,14 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 		Model:     model.Name, ModelVersion: model.Version, Output: model.Output,
 		Route: route.String(),
 	}
+	value, err := withQE(it.Value, verdict, it.hasQE)
+	if err != nil {
+		return RouteDeadLetter, sink.Record{}, err
+	}
 	rec := sink.Record{
 		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
 		Key:   it.Key,
-		Value: withQE(it.Value, verdict, it.hasQE),
+		Value: value,
 		Seq:   it.Seq,
 	}
 	rec.Headers = append(cloneHeaders(it.Headers, 4),
@@ -205,14 +216,28 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record) {
 		qe.Header{Key: qe.HeaderModel, Value: []byte(model.Tag())},
 		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
 	)
-	return route, rec
+	return route, rec, nil
+}
+
+// checkFinite rejects results that cannot be written as JSON numbers.
+func checkFinite(res qe.Result) error {
+	for _, f := range []struct {
+		name string
+		v    float32
+	}{{"score", res.Score}, {"threshold", res.Threshold}} {
+		if v := float64(f.v); math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("model returned a non-finite %s (%v)", f.name, v)
+		}
+	}
+	return nil
 }
 
 // RuleRejected builds the output record of a pair a prefilter rule
 // rejected: routed as rejected (to RuleRejects, else PostEdit), with the
 // rule and its reason in the qe member and the qe-rule and qe-reason
-// headers, and no score: the model never saw it.
-func (r *Router) RuleRejected(it *Item, v rules.Verdict) sink.Record {
+// headers, and no score: the model never saw it. It fails, and the caller
+// dead-letters the item, when the verdict cannot be encoded.
+func (r *Router) RuleRejected(it *Item, v rules.Verdict) (sink.Record, error) {
 	tpl := r.cfg.RuleRejects
 	if tpl == "" {
 		tpl = r.cfg.PostEdit
@@ -221,10 +246,14 @@ func (r *Router) RuleRejected(it *Item, v rules.Verdict) sink.Record {
 		Label: "rejected", Model: r.model.Name, ModelVersion: r.model.Version, Output: r.model.Output,
 		Route: RoutePostEdit.String(), Rule: v.Rule, Reason: v.Reason,
 	}
+	value, err := withQE(it.Value, verdict, it.hasQE)
+	if err != nil {
+		return sink.Record{}, err
+	}
 	rec := sink.Record{
 		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
 		Key:   it.Key,
-		Value: withQE(it.Value, verdict, it.hasQE),
+		Value: value,
 		Seq:   it.Seq,
 	}
 	rec.Headers = append(cloneHeaders(it.Headers, 5),
@@ -234,7 +263,7 @@ func (r *Router) RuleRejected(it *Item, v rules.Verdict) sink.Record {
 		qe.Header{Key: qe.HeaderModel, Value: []byte(r.model.Tag())},
 		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
 	)
-	return rec
+	return rec, nil
 }
 
 // DeadLetter builds the dead-letter record for an item: the original value
@@ -274,21 +303,28 @@ type qeObject struct {
 
 // withQE appends "qe" to the input object, keeping its bytes (field order,
 // number formatting) as the producer wrote them. When the input already
-// has a "qe" member it is replaced instead.
-func withQE(value []byte, verdict qeObject, hasQE bool) []byte {
-	qb, _ := json.Marshal(verdict) // plain strings and numbers: cannot fail
+// has a "qe" member it is replaced instead. Every encoding step is
+// checked: a verdict that does not encode must never yield `"qe":}`.
+func withQE(value []byte, verdict qeObject, hasQE bool) ([]byte, error) {
+	qb, err := json.Marshal(verdict)
+	if err != nil {
+		return nil, fmt.Errorf("encode qe verdict: %w", err)
+	}
 	if hasQE {
 		var obj map[string]json.RawMessage
-		if json.Unmarshal(value, &obj) == nil {
-			obj["qe"] = qb
-			if out, err := json.Marshal(obj); err == nil {
-				return out
-			}
+		if err := json.Unmarshal(value, &obj); err != nil {
+			return nil, fmt.Errorf("replace qe member: %w", err)
 		}
+		obj["qe"] = qb
+		out, err := json.Marshal(obj)
+		if err != nil {
+			return nil, fmt.Errorf("replace qe member: %w", err)
+		}
+		return out, nil
 	}
 	v := bytes.TrimRight(value, " \t\r\n")
 	if len(v) == 0 || v[len(v)-1] != '}' {
-		return value // cannot happen for a decoded object; keep input intact
+		return nil, errors.New("append qe member: value is not a JSON object")
 	}
 	body := bytes.TrimRight(v[:len(v)-1], " \t\r\n")
 	out := make([]byte, 0, len(v)+len(qb)+8)
@@ -299,5 +335,5 @@ func withQE(value []byte, verdict qeObject, hasQE bool) []byte {
 	out = append(out, `"qe":`...)
 	out = append(out, qb...)
 	out = append(out, '}')
-	return out
+	return out, nil
 }

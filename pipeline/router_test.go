@@ -76,7 +76,10 @@ func TestRouterScored(t *testing.T) {
 		{0.47, RouteReview, "review.en-de", "rejected"},
 	}
 	for _, tc := range tests {
-		route, rec := r.Scored(mk(base), fakeResult(tc.score))
+		route, rec, err := r.Scored(mk(base), fakeResult(tc.score))
+		if err != nil {
+			t.Fatalf("score %v: %v", tc.score, err)
+		}
 		if route != tc.wantRoute || rec.Topic != tc.wantTopic {
 			t.Fatalf("score %v: route %v topic %s, want %v %s", tc.score, route, rec.Topic, tc.wantRoute, tc.wantTopic)
 		}
@@ -121,13 +124,18 @@ func TestWithQEReplacesExisting(t *testing.T) {
 	dec := NewDecoder(DecoderConfig{})
 	it := &Item{Value: []byte(`{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de","qe":{"score":0.1}}`)}
 	dec.Decode(it)
-	_, rec := r.Scored(it, fakeResult(0.9))
+	_, rec, err := r.Scored(it, fakeResult(0.9))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Count(string(rec.Value), `"qe"`) != 1 || !strings.Contains(string(rec.Value), `"acceptable"`) {
 		t.Fatalf("qe not replaced: %s", rec.Value)
 	}
 	it = &Item{Value: []byte(" {\"src\":\"a\",\"mt\":\"b\",\"src_lang\":\"en\",\"tgt_lang\":\"de\"}\n")}
 	dec.Decode(it)
-	_, rec = r.Scored(it, fakeResult(0.9))
+	if _, rec, err = r.Scored(it, fakeResult(0.9)); err != nil {
+		t.Fatal(err)
+	}
 	if !validJSONObject(rec.Value) {
 		t.Fatalf("whitespace input: %q", rec.Value)
 	}

@@ -1,12 +1,15 @@
 package scorer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // File names inside a model directory.
@@ -66,6 +69,11 @@ type Manifest struct {
 	Provenance map[string]any `json:"provenance"`
 	// SizeBytes is the size of model.onnx as recorded by the recipe.
 	SizeBytes int64 `json:"size_bytes"`
+	// SHA256 is the hex SHA-256 of model.onnx, written by the recipe's
+	// ship step (or `sha256sum model.onnx`). Loading refuses a model whose
+	// file does not match it: a corrupted model.onnx (a flipped bit in its
+	// weights) still parses as a graph and scores without an error.
+	SHA256 string `json:"sha256"`
 	// LatencyMsBatch1 is the recipe's measured batch-1 latency.
 	LatencyMsBatch1 float64 `json:"latency_ms_batch1"`
 
@@ -220,6 +228,9 @@ func (m *Manifest) problems() []error {
 	if m.ONNX.Output == "" {
 		bad("onnx.output is empty")
 	}
+	if _, err := hex.DecodeString(m.SHA256); m.SHA256 != "" && (err != nil || len(m.SHA256) != 64) {
+		bad("sha256 %q is not 64 hex digits", m.SHA256)
+	}
 	if len(m.Outputs) == 0 {
 		bad("outputs is empty")
 	}
@@ -263,6 +274,28 @@ func (m *Manifest) problems() []error {
 		bad("head %q differs from the kind %q of default_output %q", m.Head, m.Outputs[j].Kind, m.DefaultOutput)
 	}
 	return errs
+}
+
+// VerifyModel checks model.onnx's bytes against the manifest's sha256.
+func (m *Manifest) VerifyModel(onnx []byte) error {
+	if m.SHA256 == "" {
+		return fmt.Errorf("scorer: %s has no sha256 of %s: add it (sha256sum %s) so a corrupted model cannot load", ManifestFile, ModelFile, ModelFile)
+	}
+	sum := sha256.Sum256(onnx)
+	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, m.SHA256) {
+		return fmt.Errorf("scorer: %s is corrupted or was replaced: sha256 %s, %s says %s", ModelFile, got, ManifestFile, m.SHA256)
+	}
+	return nil
+}
+
+// FileSHA256 returns the hex SHA-256 of a file, as model.json records it.
+func FileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("scorer: sha256: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // Output returns the output named name, or nil.

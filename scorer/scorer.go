@@ -156,6 +156,9 @@ func New(cfg Config) (*Scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scorer: load model: %w", err)
 	}
+	if err := man.VerifyModel(onnx); err != nil {
+		return nil, err
+	}
 	if err := checkModelIO(onnx, man); err != nil {
 		return nil, err
 	}

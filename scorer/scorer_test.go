@@ -2,6 +2,8 @@ package scorer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -247,21 +249,34 @@ func TestInferMatchesScore(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	requireORT(t)
 	// A copy of the tiny model whose files the cases may break.
-	brokenCopy := func(t *testing.T, file string, content []byte) string {
+	brokenCopies := func(t *testing.T, files map[string][]byte) string {
 		dir := t.TempDir()
 		for _, f := range []string{ManifestFile, ModelFile, TokenizerFile} {
 			b, err := os.ReadFile(filepath.Join(tinyDir, f))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f == file {
-				b = content
+			if c, ok := files[f]; ok {
+				b = c
 			}
 			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 		return dir
+	}
+	brokenCopy := func(t *testing.T, file string, content []byte) string {
+		return brokenCopies(t, map[string][]byte{file: content})
+	}
+	// flipped is the tiny model with one bit of its weights changed: still
+	// a valid graph that ONNX Runtime loads without an error.
+	flipped := func(t *testing.T) []byte {
+		b, err := os.ReadFile(filepath.Join(tinyDir, ModelFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)*3/4] ^= 0x10
+		return b
 	}
 	manifestWith := func(t *testing.T, mutate func(map[string]any)) []byte {
 		m := tinyManifestJSON(t)
@@ -278,9 +293,26 @@ func TestNewErrors(t *testing.T) {
 		{"max len too large", func(*testing.T) Config { return Config{ModelDir: tinyDir, MaxLen: 129} }, "MaxLen 129 outside [4, 128]"},
 		{"max len too small", func(*testing.T) Config { return Config{ModelDir: tinyDir, MaxLen: 3} }, "MaxLen 3 outside"},
 		{"negative sessions", func(*testing.T) Config { return Config{ModelDir: tinyDir, Sessions: -1} }, "must not be negative"},
-		{"corrupt model", func(t *testing.T) Config {
-			return Config{ModelDir: brokenCopy(t, ModelFile, []byte("not onnx"))}
+		{"corrupt model, sha256 of the corrupt bytes", func(t *testing.T) Config {
+			bad := []byte("not onnx")
+			sum := sha256.Sum256(bad)
+			return Config{ModelDir: brokenCopies(t, map[string][]byte{ModelFile: bad, ManifestFile: manifestWith(t, func(m map[string]any) {
+				m["sha256"] = hex.EncodeToString(sum[:])
+			})})}
 		}, "scorer: inspect model.onnx"},
+		{"one byte of the weights flipped", func(t *testing.T) Config {
+			return Config{ModelDir: brokenCopy(t, ModelFile, flipped(t))}
+		}, "scorer: model.onnx is corrupted or was replaced: sha256"},
+		{"truncated model", func(t *testing.T) Config {
+			b := flipped(t)
+			return Config{ModelDir: brokenCopy(t, ModelFile, b[:len(b)/2])}
+		}, "scorer: model.onnx is corrupted or was replaced"},
+		{"model.json without sha256", func(t *testing.T) Config {
+			return Config{ModelDir: brokenCopy(t, ManifestFile, manifestWith(t, func(m map[string]any) { delete(m, "sha256") }))}
+		}, "model.json has no sha256 of model.onnx"},
+		{"sha256 not hex", func(t *testing.T) Config {
+			return Config{ModelDir: brokenCopy(t, ManifestFile, manifestWith(t, func(m map[string]any) { m["sha256"] = "xyz" }))}
+		}, `sha256 "xyz" is not 64 hex digits`},
 		{"corrupt tokenizer", func(t *testing.T) Config {
 			return Config{ModelDir: brokenCopy(t, TokenizerFile, []byte(`{"model": 1}`))}
 		}, "scorer: load tokenizer:"},
@@ -456,4 +488,34 @@ func TestContextCancellation(t *testing.T) {
 			t.Fatalf("second Close: %v", err)
 		}
 	})
+}
+
+// TestNaNModel checks the fault suite's broken model (testdata/nan, built by
+// `python -m qegate_train tiny-nan`): it loads (its sha256 matches) and
+// scores NaN for some pairs and finite numbers for others, so the gate's
+// handling of NaN is exercised next to normal traffic.
+func TestNaNModel(t *testing.T) {
+	s, err := New(Config{ModelDir: filepath.Join("testdata", "nan"), Sessions: 1, IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pairs []qe.Pair
+	mt := strings.Repeat("house ", 8)
+	for i := 3; i <= 30; i++ {
+		pairs = append(pairs, qe.Pair{Src: "Haus", MT: mt[:i], SrcLang: "de", TgtLang: "en"})
+	}
+	res, err := s.Score(context.Background(), pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := 0
+	for _, r := range res {
+		if math.IsNaN(float64(r.Score)) {
+			nan++
+		}
+	}
+	if nan == 0 || nan == len(res) {
+		t.Fatalf("%d of %d scores NaN, want some but not all", nan, len(res))
+	}
 }

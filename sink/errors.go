@@ -40,6 +40,29 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// MissingTopicError marks a record whose topic the broker does not know
+// (UNKNOWN_TOPIC_OR_PARTITION). It is neither transient nor permanent: a
+// topic just created is unknown while metadata propagates, and one deleted
+// mid-run never comes back, so the caller retries for a bounded time and
+// then decides (pipeline.Engine: missing_topic_timeout).
+type MissingTopicError struct {
+	Topic string
+	Err   error
+}
+
+func (e *MissingTopicError) Error() string {
+	return fmt.Sprintf("topic %q does not exist: %v", e.Topic, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *MissingTopicError) Unwrap() error { return e.Err }
+
+// IsMissingTopic reports whether err is, or wraps, a MissingTopicError.
+func IsMissingTopic(err error) bool {
+	var m *MissingTopicError
+	return errors.As(err, &m)
+}
+
 // Reason renders err for a qe-error header: short and single-line.
 func Reason(err error) string {
 	s := strings.ReplaceAll(err.Error(), "\n", " ")

@@ -130,14 +130,28 @@ func write(ctx context.Context, w *kafka.Writer, recs []Record) error {
 			if e == nil {
 				continue
 			}
-			if permanentKafka(e) {
+			if errors.Is(e, kafka.UnknownTopicOrPartition) {
+				e = &MissingTopicError{Topic: recs[i].Topic, Err: e}
+			} else if permanentKafka(e) {
 				e = &PermanentError{Err: e}
 			}
 			out[i] = fmt.Errorf("sink: kafka write %s: %w", recs[i].Topic, e)
 		}
 		return out
 	}
-	if permanentKafka(err) {
+	if errors.Is(err, kafka.UnknownTopicOrPartition) {
+		// kafka-go fails the whole call when one topic has no metadata;
+		// name it when the records share one (else the caller writes each
+		// alone to find it).
+		topic := recs[0].Topic
+		for _, r := range recs[1:] {
+			if r.Topic != topic {
+				topic = ""
+				break
+			}
+		}
+		err = &MissingTopicError{Topic: topic, Err: err}
+	} else if permanentKafka(err) {
 		err = &PermanentError{Err: err}
 	}
 	return fmt.Errorf("sink: kafka write: %w", err)
@@ -145,13 +159,15 @@ func write(ctx context.Context, w *kafka.Writer, recs []Record) error {
 
 // permanentKafka lists the broker answers that no retry can change, and
 // kafka-go's own refusal of a message larger than the writer's BatchBytes.
+// UNKNOWN_TOPIC_OR_PARTITION is not among them: during metadata lag it
+// clears by itself (see MissingTopicError).
 func permanentKafka(err error) bool {
 	var tooLarge kafka.MessageTooLargeError
 	if errors.As(err, &tooLarge) {
 		return true
 	}
 	for _, e := range []error{
-		kafka.UnknownTopicOrPartition, kafka.MessageSizeTooLarge, kafka.InvalidTopic,
+		kafka.MessageSizeTooLarge, kafka.InvalidTopic,
 		kafka.TopicAuthorizationFailed, kafka.RecordListTooLarge, kafka.InvalidRecord,
 	} {
 		if errors.Is(err, e) {

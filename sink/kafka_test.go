@@ -20,7 +20,7 @@ func TestPermanentKafka(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{kafka.UnknownTopicOrPartition, true},
+		{kafka.UnknownTopicOrPartition, false}, // MissingTopicError: retried, bounded
 		{kafka.MessageSizeTooLarge, true},
 		{fmt.Errorf("wrapped: %w", kafka.TopicAuthorizationFailed), true},
 		{kafka.MessageTooLargeError{}, true},
@@ -70,14 +70,16 @@ func TestKafkaSinkWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	// kafka-go fails the whole call when a topic has no metadata: the
-	// error is permanent, and the engine then retries each record alone
-	// (WriteOne) to find the one at fault.
+	// error is a MissingTopicError (neither transient nor permanent), and
+	// the engine then retries each record alone (WriteOne) to find the one
+	// at fault.
 	err = s.Write(ctx, []Record{{Topic: "out", Value: []byte(`{"a":4}`)}, {Topic: "missing", Value: []byte(`{"a":5}`)}})
-	if !IsPermanent(err) {
-		t.Fatalf("write to a missing topic: %v, want a permanent error", err)
+	if !IsMissingTopic(err) || IsPermanent(err) {
+		t.Fatalf("write to a missing topic: %v, want a missing-topic error", err)
 	}
-	if err := s.WriteOne(ctx, Record{Topic: "missing", Value: []byte(`{"a":5}`)}); !IsPermanent(err) {
-		t.Fatalf("WriteOne to a missing topic: %v, want a permanent error", err)
+	var mt *MissingTopicError
+	if err := s.WriteOne(ctx, Record{Topic: "missing", Value: []byte(`{"a":5}`)}); !errors.As(err, &mt) || mt.Topic != "missing" {
+		t.Fatalf("WriteOne to a missing topic: %v, want a missing-topic error naming it", err)
 	}
 	if err := s.WriteOne(ctx, Record{Topic: "out", Value: []byte(`{"a":4}`)}); err != nil {
 		t.Fatalf("batch-mate alone: %v", err)

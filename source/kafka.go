@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,30 @@ type KafkaConfig struct {
 	// Conn is how to connect: kafka.tls and kafka.sasl. Zero: plaintext,
 	// no authentication.
 	Conn kafkaconn.Config `mapstructure:",squash"`
+
+	// PrefetchBytes bounds what the partition readers hold fetched ahead
+	// of the pipeline, over all assigned partitions (kafka-go's readers
+	// buffer whole messages, 100 per partition by default). Set by the
+	// wiring from pipeline.queue_bytes, not a key of its own; zero leaves
+	// kafka-go's 100 messages per partition.
+	PrefetchBytes int `mapstructure:"-"`
+	// MaxMessageBytes is the largest message the prefetch is sized for
+	// (input.max_message_bytes). Zero means 1 MiB.
+	MaxMessageBytes int `mapstructure:"-"`
+}
+
+// prefetch is how many messages each of n partition readers may buffer:
+// PrefetchBytes shared by the partitions, in messages of MaxMessageBytes,
+// between 1 and kafka-go's default 100.
+func (c KafkaConfig) prefetch(n int) int {
+	if c.PrefetchBytes <= 0 {
+		return 100
+	}
+	msg := c.MaxMessageBytes
+	if msg <= 0 {
+		msg = 1 << 20
+	}
+	return max(1, min(100, c.PrefetchBytes/(max(n, 1)*msg)))
 }
 
 // WithDefaults returns c with every zero duration and size replaced by its
@@ -125,8 +150,10 @@ type Kafka struct {
 
 	// joined and assigned say whether this member is in a generation and
 	// how many partitions it owns (readiness).
-	joined   atomic.Bool
-	assigned atomic.Int64
+	joined         atomic.Bool
+	assigned       atomic.Int64
+	offsetResets   *prometheus.CounterVec
+	offsetsSkipped *prometheus.CounterVec
 
 	// commitMu serialises commits from the whole read of the watermarks
 	// to the broker's answer: the ticker and a draining partition commit
@@ -148,7 +175,14 @@ func NewKafka(cfg KafkaConfig, dec *pipeline.Decoder, m *pipeline.Metrics, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{}}
+	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{},
+		offsetResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_offset_resets_total", Help: "Times a partition's reading resumed past its committed or current offset because those offsets were gone (retention).",
+		}, []string{"topic", "partition"}),
+		offsetsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_offsets_skipped_total", Help: "Input offsets never delivered: deleted by retention before being read, or compacted.",
+		}, []string{"topic", "partition"}),
+	}
 }
 
 // Run joins the group and feeds decoded items to out until stop is
@@ -179,8 +213,11 @@ func (s *Kafka) Run(stop context.Context, drain time.Duration, out chan<- *pipel
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
 		Timeout:                10 * time.Second,
+		// kafka-go reports through its error logger what it retries
+		// internally (lost coordinator, failed heartbeats): warn, so that
+		// an operator sees it without debug logging.
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			s.log.Debug("kafka consumer group: " + fmt.Sprintf(msg, args...))
+			s.log.Warn("kafka consumer group: " + fmt.Sprintf(msg, args...))
 		}),
 	})
 	if err != nil {
@@ -266,11 +303,27 @@ func (s *Kafka) observeLag(p tp, tr *Tracker) {
 // InFlight returns how many fetched messages are not yet written.
 func (s *Kafka) InFlight() int { return s.inFlight() }
 
-// Collector exposes qegate_inflight_messages for registration.
+// Collector exposes qegate_inflight_messages, qegate_offset_resets_total
+// and qegate_offsets_skipped_total for registration.
 func (s *Kafka) Collector() prometheus.Collector {
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	return collectors{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "qegate_inflight_messages", Help: "Fetched messages not yet written (committable watermark lags by these).",
-	}, func() float64 { return float64(s.inFlight()) })
+	}, func() float64 { return float64(s.inFlight()) }), s.offsetResets, s.offsetsSkipped}
+}
+
+// collectors registers several collectors as one.
+type collectors []prometheus.Collector
+
+func (cs collectors) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range cs {
+		c.Describe(ch)
+	}
+}
+
+func (cs collectors) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range cs {
+		c.Collect(ch)
+	}
 }
 
 func (s *Kafka) inFlight() int {
@@ -284,6 +337,11 @@ func (s *Kafka) inFlight() int {
 }
 
 func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generation, out chan<- *pipeline.Item) {
+	nparts := 0
+	for _, parts := range gen.Assignments {
+		nparts += len(parts)
+	}
+	prefetch := s.cfg.prefetch(nparts)
 	var wg sync.WaitGroup
 	var owned []tp
 	// released closes once every partition of this generation is drained
@@ -313,7 +371,7 @@ func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generat
 			offset := pa.Offset
 			wg.Add(1)
 			gen.Start(func(genCtx context.Context) {
-				s.runPartition(stop, drainCtx, genCtx, gen, p, offset, tr, out)
+				s.runPartition(stop, drainCtx, genCtx, gen, p, offset, prefetch, tr, out)
 				wg.Done()
 				hold(genCtx)
 			})
@@ -363,7 +421,7 @@ func (s *Kafka) runGeneration(stop, drainCtx context.Context, gen *kafka.Generat
 	<-commitDone
 }
 
-func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.Generation, p tp, offset int64, tr *Tracker, out chan<- *pipeline.Item) {
+func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.Generation, p tp, offset int64, prefetch int, tr *Tracker, out chan<- *pipeline.Item) {
 	log := s.log.With("topic", p.topic, "partition", p.partition)
 	fetchCtx, cancel := context.WithCancel(genCtx)
 	defer cancel()
@@ -374,6 +432,7 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		case <-fetchCtx.Done():
 		}
 	}()
+	part := strconv.Itoa(p.partition)
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Dialer:    s.dialer,
 		Brokers:   s.cfg.Brokers,
@@ -382,13 +441,31 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		MinBytes:  1,
 		MaxBytes:  s.cfg.MaxFetchBytes,
 		MaxWait:   s.cfg.FetchMaxWait,
+		// Records of aborted transactions are never delivered, and open
+		// transactions are waited for: a transactional producer's
+		// retracted writes must not be gated and published.
+		IsolationLevel: kafka.ReadCommitted,
+		QueueCapacity:  prefetch,
+		// Warn, not debug: this is where kafka-go says it skipped offsets
+		// (an offset reset after retention deleted them) or keeps failing
+		// to reach a leader.
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			log.Debug("kafka reader: " + fmt.Sprintf(msg, args...))
+			line := fmt.Sprintf(msg, args...)
+			if strings.Contains(line, "skipping from offset") {
+				s.offsetResets.WithLabelValues(p.topic, part).Inc()
+			}
+			log.Warn("kafka reader: " + line)
 		}),
 	})
 	defer r.Close()
 	if err := r.SetOffset(offset); err != nil {
 		log.Error("kafka source: set offset", "offset", offset, "err", err)
+	}
+	// next is the offset the partition should deliver next (-1: unknown,
+	// before the first message of a partition without a committed offset).
+	next := offset
+	if next < 0 {
+		next = -1
 	}
 	// Work of a revoked partition is first given RevokeTimeout to finish;
 	// what is still queued after the tracker closes is abandoned unwritten.
@@ -407,6 +484,28 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 			continue
 		}
 		s.metrics.Fetched.Inc()
+		if next >= 0 && m.Offset > next {
+			// Offsets never delivered: deleted by retention before they
+			// were read (an offset reset) or compacted away. (kafka-go
+			// delivers transaction markers and aborted records as
+			// messages.) Counted and, when more than one, logged: a reset
+			// is silent data loss upstream of the gate.
+			gap := m.Offset - next
+			s.offsetsSkipped.WithLabelValues(p.topic, part).Add(float64(gap))
+			switch {
+			case next == offset && gap > 1:
+				// The first message after the committed offset is further
+				// on: the committed position is gone (kafka-go clamps the
+				// start to the log start offset without a word).
+				s.offsetResets.WithLabelValues(p.topic, part).Inc()
+				log.Warn("kafka source: offset reset: the committed offset no longer exists (deleted by retention?); resumed further on",
+					"committed", offset, "resumed_at", m.Offset, "skipped", gap)
+			case gap > 1:
+				log.Warn("kafka source: offsets skipped (deleted by retention, or compacted)",
+					"from", next, "to", m.Offset-1, "count", gap)
+			}
+		}
+		next = m.Offset + 1
 		it := pipeline.NewItem(pipeline.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), alive)
 		it.Time = m.Time
 		tr.SetHighWaterMark(m.HighWaterMark)

@@ -62,10 +62,14 @@ type faultResult struct {
 
 // faultSuite is shared by the scenarios of one TestFaults run.
 type faultSuite struct {
-	b     *kafkatest.Broker
-	model string
-	n     int
-	seed  uint64
+	b     *kafkatest.Broker // nil on a cluster
+	addrs []string          // bootstrap brokers
+	// create makes topics with parts partitions (on a cluster replicated
+	// 3 times with min.insync.replicas 2).
+	create func(t testing.TB, parts int, names ...string)
+	model  string
+	n      int
+	seed   uint64
 
 	mu      sync.Mutex
 	results []*faultResult
@@ -98,7 +102,8 @@ func TestFaults(t *testing.T) {
 		// per record batch, above the gate's sink batches (16 MiB).
 		Config: map[string]string{"message.max.bytes": strconv.Itoa(20 << 20)},
 	})
-	s := &faultSuite{b: b, model: model, n: n, seed: seed}
+	s := &faultSuite{b: b, addrs: []string{b.Addr()}, model: model, n: n, seed: seed,
+		create: func(t testing.TB, parts int, names ...string) { b.CreateTopics(t, parts, names...) }}
 	began := time.Now()
 	for _, sc := range []struct {
 		name string
@@ -111,6 +116,11 @@ func TestFaults(t *testing.T) {
 		{"sigterm", (*scenario).runSigterm},
 		{"poison", (*scenario).runPoison},
 		{"sigterm_slow_drain", (*scenario).runSigtermSlowDrain},
+		{"zombie_sigstop", (*scenario).runZombie},
+		{"large_keys_headers", (*scenario).runLargeKeys},
+		{"nan_model", (*scenario).runNaNModel},
+		{"deleted_output_topic", (*scenario).runDeletedTopic},
+		{"stalled_sink_100kb", (*scenario).runStalledSink100kB},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			c := s.newScenario(t, sc.name)
@@ -125,6 +135,23 @@ func TestFaults(t *testing.T) {
 			c.finish()
 		})
 	}
+	// Scenario 13 needs a cluster of its own: three KRaft nodes.
+	t.Run("leader_failover", func(t *testing.T) {
+		cs := s.startCluster(t)
+		c := cs.newScenario(t, "leader_failover")
+		completed := false
+		defer func() {
+			if !completed {
+				c.record(nil)
+			}
+			s.mu.Lock()
+			s.results = append(s.results, cs.results...)
+			s.mu.Unlock()
+		}()
+		c.runLeaderFailover(cs)
+		completed = true
+		c.finish()
+	})
 	s.writeReport(t, time.Since(began))
 }
 
@@ -141,7 +168,7 @@ func (s *faultSuite) writeReport(t *testing.T, elapsed time.Duration) {
 	}
 	rep := map[string]any{
 		"date": time.Now().UTC().Format(time.RFC3339), "seed": s.seed, "messages_per_scenario": s.n,
-		"model": "scorer/testdata/tiny", "kafka": "Apache Kafka 3.9 (KRaft, single node, internal/kafkatest)",
+		"model": "scorer/testdata/tiny (nan_model: scorer/testdata/nan)", "kafka": "Apache Kafka 3.9 (KRaft, internal/kafkatest): one node; leader_failover on a 3-node cluster (RF 3, min.insync.replicas 2)",
 		"cpus": runtime.NumCPU(), "go": runtime.Version(), "elapsed_s": elapsed.Seconds(), "scenarios": s.results,
 		"command": "go test -tags 'integration faults' -run TestFaults -v -timeout 30m ./cmd/qegate",
 	}
@@ -176,6 +203,8 @@ type scenario struct {
 	extraKafka, extraInput, extraPipeline string
 	sessions                              int
 	drain                                 string // pipeline.drain_timeout; "" means 20s
+	model                                 string // model directory; "" means the suite's tiny model
+	logDir                                string // the gates' logs
 	// check runs on the final audit report.
 	check func(*audit.Report)
 }
@@ -189,7 +218,13 @@ func (s *faultSuite) newScenario(t *testing.T, name string) *scenario {
 		began:   time.Now(),
 		res:     &faultResult{Scenario: name, Routed: map[string]int{}, Details: map[string]any{}},
 	}
+	dir, err := os.MkdirTemp("", "qegate-faults-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.logDir = dir
 	t.Cleanup(func() {
+		defer os.RemoveAll(dir)
 		for _, p := range c.procs {
 			if p.alive() {
 				_ = p.cmd.Process.Kill()
@@ -205,8 +240,8 @@ func (s *faultSuite) newScenario(t *testing.T, name string) *scenario {
 
 func (c *scenario) createTopics(parts int) {
 	c.parts = parts
-	c.s.b.CreateTopics(c.t, parts, c.in)
-	c.s.b.CreateTopics(c.t, 2, c.outputs...)
+	c.s.create(c.t, parts, c.in)
+	c.s.create(c.t, 2, c.outputs...)
 }
 
 // langPairs are the pairs of the built-in sample: the gate's allow-list,
@@ -221,6 +256,10 @@ func (c *scenario) config() string {
 	drain := c.drain
 	if drain == "" {
 		drain = "20s"
+	}
+	model := c.model
+	if model == "" {
+		model = c.s.model
 	}
 	return writeConfig(c.t, fmt.Sprintf(`
 kafka:
@@ -252,8 +291,8 @@ pipeline:
 %s
 log:
   format: json
-`, c.s.b.Addr(), c.group, c.in, c.extraKafka, strings.Join(faultLangPairs, ", "), c.extraInput,
-		c.outputs[0], c.outputs[1], c.outputs[2], c.outputs[3], c.s.model, sessions, drain, c.extraPipeline))
+`, strings.Join(c.s.addrs, ", "), c.group, c.in, c.extraKafka, strings.Join(faultLangPairs, ", "), c.extraInput,
+		c.outputs[0], c.outputs[1], c.outputs[2], c.outputs[3], model, sessions, drain, c.extraPipeline))
 }
 
 // gateProc is one `qegate run` process.
@@ -271,7 +310,9 @@ func (c *scenario) start() *gateProc {
 	c.t.Helper()
 	c.nproc++
 	p := &gateProc{name: fmt.Sprintf("%s#%d", c.name, c.nproc), exited: make(chan struct{})}
-	p.logPath = filepath.Join(c.t.TempDir(), p.name+".log")
+	// Not t.TempDir: its cleanup runs before the scenario's, which prints
+	// the log tails of a failed scenario.
+	p.logPath = filepath.Join(c.logDir, p.name+".log")
 	f, err := os.Create(p.logPath)
 	if err != nil {
 		c.t.Fatal(err)
@@ -411,7 +452,7 @@ func (c *scenario) term(p *gateProc, limit time.Duration) time.Duration {
 // outlives a broker restart) and its release func.
 func (c *scenario) admin() (*kafka.Client, func()) {
 	tr := &kafka.Transport{DialTimeout: 5 * time.Second, IdleTimeout: time.Second, MetadataTTL: time.Second}
-	return &kafka.Client{Addr: kafka.TCP(c.s.b.Addr()), Timeout: 5 * time.Second, Transport: tr}, tr.CloseIdleConnections
+	return &kafka.Client{Addr: kafka.TCP(c.s.addrs...), Timeout: 5 * time.Second, Transport: tr}, tr.CloseIdleConnections
 }
 
 // committed is the sum of the group's committed offsets over the input
@@ -506,7 +547,7 @@ func (c *scenario) produceAt(msgs []kafka.Message, perSec int) error {
 	tr := &kafka.Transport{MetadataTTL: time.Second}
 	defer tr.CloseIdleConnections()
 	w := &kafka.Writer{
-		Addr: kafka.TCP(c.s.b.Addr()), Topic: c.in, Balancer: &kafka.Hash{}, Transport: tr,
+		Addr: kafka.TCP(c.s.addrs...), Topic: c.in, Balancer: &kafka.Hash{}, Transport: tr,
 		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchBytes: 12 << 20,
 		BatchTimeout: 5 * time.Millisecond, WriteTimeout: 60 * time.Second,
 	}
@@ -583,7 +624,7 @@ func (c *scenario) auditOf(outputs []string) *audit.Report {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, qegateBin, "audit", "--brokers", c.s.b.Addr(), "--input", c.in,
+	cmd := exec.CommandContext(ctx, qegateBin, "audit", "--brokers", strings.Join(c.s.addrs, ","), "--input", c.in,
 		"--outputs", strings.Join(outputs, ","), "--id-field", "id", "--json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -625,7 +666,11 @@ func (c *scenario) record(rep *audit.Report) {
 	if rep != nil {
 		routes := map[string]string{c.outputs[0]: "accepted", c.outputs[1]: "rejected", c.outputs[2]: "review", c.outputs[3]: "dead_letter"}
 		for topic, n := range rep.ByTopic {
-			r.Routed[routes[topic]] += n
+			name := routes[topic]
+			if name == "" {
+				name = topic // e.g. the copy of a topic deleted mid-run
+			}
+			r.Routed[name] += n
 		}
 		r.Missing, r.Duplicated, r.DuplicatedIDs, r.Unexpected = rep.Missing, rep.Duplicated, rep.DuplicatedIDs, rep.Unexpected
 	} else {
@@ -754,7 +799,7 @@ func (c *scenario) runRebalance() {
 	// No crash so far: every duplicate up to here would come from the
 	// graceful rebalance, and drain-then-commit must leave none.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	mid, err := audit.Run(ctx, audit.Config{Brokers: []string{c.s.b.Addr()}, Input: c.in, Outputs: c.outputs, IDField: "id"})
+	mid, err := audit.Run(ctx, audit.Config{Brokers: c.s.addrs, Input: c.in, Outputs: c.outputs, IDField: "id"})
 	cancel()
 	if err != nil {
 		c.t.Fatal(err)
@@ -1136,7 +1181,7 @@ func (c *scenario) runPoison() {
 	dead := map[string]int{}
 	reasons := map[string]int{}
 	keylessDead := 0
-	err := kafkaread.Each(ctx, []string{c.s.b.Addr()}, c.outputs[3], func(m kafka.Message) {
+	err := kafkaread.Each(ctx, c.s.addrs, c.outputs[3], func(m kafka.Message) {
 		src := string(header(m, qe.HeaderSource))
 		id, kind := audit.ID("id", m.Value, m.Key, src)
 		dead[id]++

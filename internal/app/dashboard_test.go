@@ -17,28 +17,13 @@ import (
 // docs to the metrics the gate really registers: a renamed metric breaks
 // this test, not a dashboard in production.
 func TestDashboardsUseRealMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m := pipeline.NewMetrics(reg)
-	reg.MustRegister(source.NewKafka(source.KafkaConfig{}, nil, m, nil).Collector())
+	rec := &descRecorder{names: map[string]bool{}}
+	m := pipeline.NewMetrics(rec)
+	rec.MustRegister(source.NewKafka(source.KafkaConfig{}, nil, m, nil).Collector())
 	model := &Model{}
 	model.info, model.reloads = newModelMetrics()
-	reg.MustRegister(model.Collectors()...)
-	// Vector metrics appear in Gather only once they have a series.
-	m.Messages.WithLabelValues("accepted", "en-de")
-	m.DeadLetters.WithLabelValues("x")
-	m.Scores.WithLabelValues("en-de", "accepted")
-	m.Lag.WithLabelValues("in", "0")
-	m.Committed.WithLabelValues("in", "0")
-	model.info.WithLabelValues("m", "1", "da51")
-	model.reloads.WithLabelValues("ok")
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, f := range fams {
-		have[f.GetName()] = true
-	}
+	rec.MustRegister(model.Collectors()...)
+	have := rec.names
 	name := regexp.MustCompile(`qegate_[a-z0-9_]+`)
 	root := filepath.Join("..", "..")
 	for _, p := range []string{"deploy/compose/grafana/dashboards/qegate.json", "deploy/helm/qegate/dashboards/qegate.json", "deploy/README.md", "README.md"} {
@@ -59,3 +44,28 @@ func TestDashboardsUseRealMetrics(t *testing.T) {
 		}
 	}
 }
+
+// descRecorder is a prometheus.Registerer that keeps the names of every
+// metric a collector describes, vector metrics without series included.
+type descRecorder struct{ names map[string]bool }
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+func (r *descRecorder) Register(c prometheus.Collector) error {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() { c.Describe(ch); close(ch) }()
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			r.names[m[1]] = true
+		}
+	}
+	return nil
+}
+
+func (r *descRecorder) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		_ = r.Register(c)
+	}
+}
+
+func (r *descRecorder) Unregister(prometheus.Collector) bool { return false }

@@ -100,6 +100,8 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 	dec := pipeline.NewDecoder(cfg.Input)
 
 	g := &Gate{Router: router, Metrics: m, model: sc}
+	lps := LangPairs(sc, cfg.Input.LangPairs)
+	var expect []string // output topics checked to exist at start-up
 	var src pipeline.Source
 	if opts.Files != nil {
 		in := opts.Files.Input
@@ -127,7 +129,6 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		}
 		src, g.Files = fs, fs
 	} else {
-		lps := LangPairs(sc, cfg.Input.LangPairs)
 		if router.Templated() && len(lps) == 0 {
 			log.Warn("routes use language templates but the model names no language pairs; output topics are checked as they are used")
 		}
@@ -157,6 +158,7 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		if err := CheckTopics(ctx, outBrokers, outConn, router.Topics(lps)); err != nil {
 			return nil, err
 		}
+		expect = router.Topics(lps)
 		m.LimitLangPairs(lps)
 		if hot, ok := sc.(*Model); ok {
 			// A reloaded model may name new language pairs: their output
@@ -194,7 +196,12 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 			}
 			src, g.Sink, g.Backfill = bf, snk, bf
 		} else {
-			ks := source.NewKafka(cfg.Kafka, dec, m, log)
+			kc := cfg.Kafka
+			// The partition readers' prefetch gets half the byte budget of
+			// the queue, so fetched-ahead messages are bounded in bytes too.
+			kc.PrefetchBytes = cfg.Pipeline.WithDefaults().QueueBytes / 2
+			kc.MaxMessageBytes = cfg.Input.WithDefaults().MaxBytes
+			ks := source.NewKafka(kc, dec, m, log)
 			g.kafka, g.brokers, g.conn = ks, cfg.Kafka.Brokers, cfg.Kafka.Conn
 			if opts.Registry != nil {
 				opts.Registry.MustRegister(ks.Collector())
@@ -215,7 +222,8 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		}
 		eng.Prefilter = checker
 	}
-	g.Gate = &pipeline.Gate{Source: src, Engine: eng, QueueSize: pc.QueueSize, DrainTimeout: pc.DrainTimeout, Log: log}
+	eng.ExpectTopics(expect...)
+	g.Gate = &pipeline.Gate{Source: src, Engine: eng, QueueSize: pc.QueueSize, QueueBytes: pc.WithDefaults().QueueBytes, DrainTimeout: pc.DrainTimeout, Log: log}
 	return g, nil
 }
 

@@ -54,20 +54,42 @@ type Report struct {
 	// Missing counts input messages without an output; Duplicated counts
 	// extra output copies; DuplicatedIDs how many ids have extra copies;
 	// Unexpected counts output messages whose id is not in the input.
-	Missing       int      `json:"missing"`
-	Duplicated    int      `json:"duplicated"`
-	DuplicatedIDs int      `json:"duplicated_ids"`
-	Unexpected    int      `json:"unexpected"`
-	MissingList   []string `json:"missing_examples,omitempty"`
-	DupList       []string `json:"duplicated_examples,omitempty"`
-	ElapsedMS     int64    `json:"elapsed_ms"`
+	//
+	// Missing is the larger of the two counts below it: by id, an input
+	// message whose id has fewer output copies than input copies; by
+	// position, an input message (topic:partition:offset) that no output
+	// names in its qe-source header. Ids alone let a lost message hide
+	// behind a repeated id whose other copy was redelivered twice.
+	Missing int `json:"missing"`
+	// MissingByID and MissingByPosition are the two counts; the position
+	// count is used only when every output carries qe-source
+	// (OutputsWithoutSource == 0), as everything qegate writes does.
+	MissingByID          int `json:"missing_by_id"`
+	MissingByPosition    int `json:"missing_by_position"`
+	DuplicatedByPosition int `json:"duplicated_by_position"`
+	OutputsWithoutSource int `json:"outputs_without_source"`
+	// MissingPositions lists example input positions no output names.
+	MissingPositions []string `json:"missing_positions,omitempty"`
+	Duplicated       int      `json:"duplicated"`
+	DuplicatedIDs    int      `json:"duplicated_ids"`
+	Unexpected       int      `json:"unexpected"`
+	MissingList      []string `json:"missing_examples,omitempty"`
+	DupList          []string `json:"duplicated_examples,omitempty"`
+	ElapsedMS        int64    `json:"elapsed_ms"`
 }
 
 // Print writes the report for a person.
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "input %s: %d messages, %d distinct ids (by %s)\n", r.Input, r.InputMessages, r.InputIDs, formatCounts(r.IDSources))
 	fmt.Fprintf(w, "outputs: %d messages: %s\n", r.OutputMessages, formatCounts(r.ByTopic))
-	fmt.Fprintf(w, "missing %d, duplicated %d (over %d ids), unexpected %d\n", r.Missing, r.Duplicated, r.DuplicatedIDs, r.Unexpected)
+	fmt.Fprintf(w, "missing %d (by id %d, by input position %d), duplicated %d (over %d ids; %d by position), unexpected %d\n",
+		r.Missing, r.MissingByID, r.MissingByPosition, r.Duplicated, r.DuplicatedIDs, r.DuplicatedByPosition, r.Unexpected)
+	if r.OutputsWithoutSource > 0 {
+		fmt.Fprintf(w, "%d outputs carry no qe-source header: missing counted by id only\n", r.OutputsWithoutSource)
+	}
+	if len(r.MissingPositions) > 0 {
+		fmt.Fprintf(w, "missing input positions (first %d): %s\n", len(r.MissingPositions), strings.Join(r.MissingPositions, ", "))
+	}
 	if len(r.MissingList) > 0 {
 		fmt.Fprintf(w, "missing ids (first %d): %s\n", len(r.MissingList), strings.Join(r.MissingList, ", "))
 	}
@@ -132,12 +154,14 @@ type counter struct {
 	// outputs whose own id does not match: a dead letter whose value the
 	// dead-letter topic refused is written without it.
 	byPos map[string]string
-	r     *Report
+	// outPos counts outputs per qe-source position.
+	outPos map[string]int
+	r      *Report
 }
 
 func newCounter(cfg Config) *counter {
 	return &counter{
-		idField: cfg.IDField, in: map[string]int{}, out: map[string]int{}, byPos: map[string]string{},
+		idField: cfg.IDField, in: map[string]int{}, out: map[string]int{}, byPos: map[string]string{}, outPos: map[string]int{},
 		r: &Report{Input: cfg.Input, Outputs: cfg.Outputs, IDField: cfg.IDField, ByTopic: map[string]int{}, IDSources: map[string]int{}},
 	}
 }
@@ -157,6 +181,11 @@ func (c *counter) addOutput(m kafka.Message) {
 		if h.Key == qe.HeaderSource {
 			pos = string(h.Value)
 		}
+	}
+	if pos == "" {
+		c.r.OutputsWithoutSource++
+	} else {
+		c.outPos[pos]++
 	}
 	id, _ := ID(c.idField, m.Value, m.Key, pos)
 	if _, ok := c.in[id]; !ok {
@@ -193,6 +222,22 @@ func (c *counter) finish(maxIDs int) *Report {
 			r.Unexpected += n
 		}
 	}
+	r.MissingByID = r.Missing
+	var missPos []string
+	for pos := range c.byPos {
+		switch n := c.outPos[pos]; {
+		case n == 0:
+			r.MissingByPosition++
+			missPos = append(missPos, pos)
+		case n > 1:
+			r.DuplicatedByPosition += n - 1
+		}
+	}
+	if r.OutputsWithoutSource == 0 && r.MissingByPosition > r.Missing {
+		r.Missing = r.MissingByPosition
+	}
+	sort.Strings(missPos)
+	r.MissingPositions = missPos[:min(len(missPos), maxIDs)]
 	sort.Strings(miss)
 	sort.Strings(dup)
 	r.MissingList = miss[:min(len(miss), maxIDs)]

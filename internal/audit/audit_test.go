@@ -77,6 +77,50 @@ func TestAuditCounter(t *testing.T) {
 	}
 }
 
+// TestAuditRepeatedIDHidesNoLoss: a producer sent id "r" twice; the gate
+// lost one copy and redelivered the other twice. By id that balances out
+// (2 in, 2 out); by input position one message has no output at all.
+func TestAuditRepeatedIDHidesNoLoss(t *testing.T) {
+	src := func(o string) []kafka.Header { return []kafka.Header{{Key: qe.HeaderSource, Value: []byte(o)}} }
+	tests := []struct {
+		name           string
+		out            []kafka.Message
+		missing, byPos int
+		byID, dupByPos int
+	}{
+		{"one copy lost, the other duplicated", []kafka.Message{
+			{Topic: "pub", Value: []byte(`{"id":"r"}`), Headers: src("in:0:0")},
+			{Topic: "pub", Value: []byte(`{"id":"r"}`), Headers: src("in:0:0")},
+		}, 1, 1, 0, 1},
+		{"both delivered", []kafka.Message{
+			{Topic: "pub", Value: []byte(`{"id":"r"}`), Headers: src("in:0:0")},
+			{Topic: "pub", Value: []byte(`{"id":"r"}`), Headers: src("in:0:1")},
+		}, 0, 0, 0, 0},
+		{"outputs without qe-source: by id only", []kafka.Message{
+			{Topic: "pub", Value: []byte(`{"id":"r"}`)},
+			{Topic: "pub", Value: []byte(`{"id":"r"}`)},
+		}, 0, 2, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCounter(Config{Input: "in", Outputs: []string{"pub"}, IDField: "id"})
+			c.addInput(kafka.Message{Topic: "in", Partition: 0, Offset: 0, Value: []byte(`{"id":"r"}`)})
+			c.addInput(kafka.Message{Topic: "in", Partition: 0, Offset: 1, Value: []byte(`{"id":"r"}`)})
+			for _, m := range tc.out {
+				c.addOutput(m)
+			}
+			r := c.finish(0)
+			if r.Missing != tc.missing || r.MissingByPosition != tc.byPos || r.MissingByID != tc.byID || r.DuplicatedByPosition != tc.dupByPos {
+				t.Fatalf("missing %d (by id %d, by position %d), duplicated by position %d; want %d (%d, %d), %d",
+					r.Missing, r.MissingByID, r.MissingByPosition, r.DuplicatedByPosition, tc.missing, tc.byID, tc.byPos, tc.dupByPos)
+			}
+			if tc.missing > 0 && (len(r.MissingPositions) != 1 || r.MissingPositions[0] != "in:0:1") {
+				t.Fatalf("missing positions %v, want [in:0:1]", r.MissingPositions)
+			}
+		})
+	}
+}
+
 // FuzzAuditID checks the property `qegate audit` rests on: whatever the
 // input, the output the gate builds from it (scored, or dead-lettered with
 // the value and key untouched) has the same audit id as the input.
@@ -106,7 +150,10 @@ func FuzzAuditID(f *testing.F) {
 			rec := r.DeadLetter(it, it.Err.Error())
 			out, outKey, src = rec.Value, rec.Key, string(rec.Header(qe.HeaderSource))
 		} else {
-			_, rec := r.Scored(it, scoreResult(score))
+			_, rec, err := r.Scored(it, scoreResult(score))
+			if err != nil {
+				return // non-finite fuzzed scores are dead-lettered by the engine
+			}
 			out, outKey, src = rec.Value, rec.Key, string(rec.Header(qe.HeaderSource))
 		}
 		inID, _ := ID("id", v, key, origin.String())
@@ -120,11 +167,13 @@ func FuzzAuditID(f *testing.F) {
 func TestAuditPrint(t *testing.T) {
 	r := &Report{Input: "in", InputMessages: 3, InputIDs: 3, OutputMessages: 3,
 		ByTopic: map[string]int{"pub": 2, "dlq": 1}, IDSources: map[string]int{"id": 3},
-		Missing: 1, Duplicated: 1, DuplicatedIDs: 1, MissingList: []string{"b"}, DupList: []string{"a"}}
+		Missing: 1, MissingByID: 1, MissingByPosition: 1, Duplicated: 1, DuplicatedIDs: 1, DuplicatedByPosition: 1,
+		MissingList: []string{"b"}, DupList: []string{"a"}, MissingPositions: []string{"in:0:1"}}
 	var b strings.Builder
 	r.Print(&b)
 	for _, want := range []string{"input in: 3 messages, 3 distinct ids (by id=3)", "outputs: 3 messages: dlq=1 pub=2",
-		"missing 1, duplicated 1 (over 1 ids)", "missing ids (first 1): b", "duplicated ids (first 1): a"} {
+		"missing 1 (by id 1, by input position 1), duplicated 1 (over 1 ids; 1 by position)", "missing ids (first 1): b",
+		"missing input positions (first 1): in:0:1", "duplicated ids (first 1): a"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}

@@ -573,11 +573,17 @@ func variantPeer(ctx context.Context, modelDir, onnx string, pairs []qe.Pair, o 
 	defer os.RemoveAll(dir)
 	abs, _ := filepath.Abs(onnx)
 	mabs, _ := filepath.Abs(modelDir)
-	for _, l := range [][2]string{{abs, scorer.ModelFile}, {filepath.Join(mabs, scorer.TokenizerFile), scorer.TokenizerFile}, {filepath.Join(mabs, scorer.ManifestFile), scorer.ManifestFile}} {
+	for _, l := range [][2]string{{abs, scorer.ModelFile}, {filepath.Join(mabs, scorer.TokenizerFile), scorer.TokenizerFile}} {
 		if err := os.Symlink(l[0], filepath.Join(dir, l[1])); err != nil {
 			peer.Error = err.Error()
 			return peer
 		}
+	}
+	// The peer's model.onnx is another file than the manifest's: the copy
+	// of model.json carries its sha256, which loading verifies.
+	if err := peerManifest(mabs, abs, dir); err != nil {
+		peer.Error = err.Error()
+		return peer
 	}
 	peer.Note = onnx
 	sub := pairs
@@ -683,4 +689,21 @@ func externalPeer(ctx context.Context, prog string, pre []string, modelDir strin
 func lastLines(s string, n int) string {
 	ls := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(ls[max(0, len(ls)-n):], " | ")
+}
+
+// peerManifest writes modelDir's model.json into dir with the sha256 of
+// the peer's onnx file.
+func peerManifest(modelDir, onnx, dir string) error {
+	man, err := scorer.LoadManifest(modelDir)
+	if err != nil {
+		return err
+	}
+	if man.SHA256, err = scorer.FileSHA256(onnx); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: peer manifest: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, scorer.ManifestFile), b, 0o644)
 }

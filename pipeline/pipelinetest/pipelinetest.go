@@ -7,6 +7,7 @@ package pipelinetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -48,14 +49,37 @@ func (s *LengthScorer) Calls() int64 { return s.calls.Load() }
 
 // MemSink keeps written records in memory. FailFirst makes the first n
 // writes fail as a whole (a broker outage); records for the topic Permanent
-// fail with a *sink.PermanentError (a topic that does not exist). It is
-// safe for concurrent use.
+// fail with a *sink.PermanentError (a topic that refuses them). Records for
+// the topic Missing fail with a *sink.MissingTopicError, the first
+// MissingFor times when MissingFor > 0 (metadata lag), else always (a
+// deleted topic). Records larger than MaxRecordBytes (key, value and
+// headers, when > 0) fail permanently, as a topic's max.message.bytes
+// does. It is safe for concurrent use.
 type MemSink struct {
-	FailFirst int
-	Permanent string
+	FailFirst      int
+	Permanent      string
+	Missing        string
+	MissingFor     int
+	MaxRecordBytes int
 
-	mu   sync.Mutex
-	recs []sink.Record
+	mu      sync.Mutex
+	recs    []sink.Record
+	refused int
+}
+
+func recordBytes(r sink.Record) int {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// Refused returns how many records MaxRecordBytes refused.
+func (m *MemSink) Refused() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.refused
 }
 
 // Write implements pipeline.Sink.
@@ -73,7 +97,27 @@ func (m *MemSink) Write(ctx context.Context, recs []sink.Record) error {
 	failed := false
 	for i, r := range recs {
 		if m.Permanent != "" && r.Topic == m.Permanent {
-			errs[i] = &sink.PermanentError{Err: errors.New("pipelinetest: unknown topic")}
+			errs[i] = &sink.PermanentError{Err: errors.New("pipelinetest: record refused")}
+			failed = true
+			continue
+		}
+		if m.Missing != "" && r.Topic == m.Missing {
+			if m.MissingFor <= 0 {
+				errs[i] = &sink.MissingTopicError{Topic: r.Topic, Err: errors.New("pipelinetest: unknown topic")}
+				failed = true
+				continue
+			}
+			m.MissingFor--
+			if m.MissingFor == 0 {
+				m.Missing = "" // it exists from now on
+			}
+			errs[i] = &sink.MissingTopicError{Topic: r.Topic, Err: errors.New("pipelinetest: unknown topic")}
+			failed = true
+			continue
+		}
+		if n := recordBytes(r); m.MaxRecordBytes > 0 && n > m.MaxRecordBytes {
+			errs[i] = &sink.PermanentError{Err: fmt.Errorf("pipelinetest: record of %d bytes too large", n)}
+			m.refused++
 			failed = true
 			continue
 		}

@@ -26,6 +26,11 @@ def cmd_tiny(a):
     print(json.dumps(build_tiny(a.out, n_pieces=a.pieces)))
 
 
+def cmd_tiny_nan(a):
+    from .tiny import build_nan
+    print(json.dumps(build_nan(a.src, a.out)))
+
+
 def cmd_prepare(a):
     if a.base:
         from .hfbase import prepare_hf
@@ -123,6 +128,11 @@ def build_parser():
     p.add_argument("--out", default="scorer/testdata/tiny", help="model directory to write")
     p.add_argument("--pieces", type=int, default=3000,
                    help="most frequent dev pieces kept (plus single characters of dev text)")
+
+    p = add("tiny-nan", cmd_tiny_nan, "the tiny model made to output NaN for one pair in three, "
+            "for the fault suite (deterministic)")
+    p.add_argument("--src", default="scorer/testdata/tiny", help="tiny model directory to start from")
+    p.add_argument("--out", default="scorer/testdata/nan", help="model directory to write")
 
     p = add("prepare", cmd_prepare, "base model -> trimmed tokenizer.json, compact base weights, "
             "tokenized train/dev (the carry)")

@@ -1,4 +1,5 @@
 """ONNX export, bert graph optimization, int8 dynamic quantization, model.json."""
+import hashlib
 import json
 import os
 import shutil
@@ -114,6 +115,9 @@ def write_model_json(path, name, kinds, thresholds=None, default_output=None, me
            "onnx": {"inputs": ["input_ids", "attention_mask"], "output": "scores"},
            "outputs": outs, "default_output": default_output, "metrics": metrics or {},
            "provenance": provenance or {}, "size_bytes": int(size_bytes),
+           # the gate refuses a model.onnx that does not match (corrupted, replaced)
+           "sha256": hashlib.sha256(open(os.path.join(os.path.dirname(path), "model.onnx"), "rb")
+                                    .read()).hexdigest(),
            "latency_ms_batch1": float(latency_ms)}
     with open(path, "w") as f:
         json.dump(doc, f, indent=2, ensure_ascii=False)

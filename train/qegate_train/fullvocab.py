@@ -535,6 +535,7 @@ def full_vocab(model_dir, out=None, fmt="codebook", base=None, pairs=None, extra
         "sha256": info["sha256"],
     }
     mj["size_bytes"] = info["model_onnx_bytes"] + info["tokenizer_json_bytes"]
+    mj["sha256"] = info["sha256"]  # the Go scorer refuses a model.onnx that does not match
     with open(os.path.join(out, "model.json"), "w", encoding="utf-8") as f:
         json.dump(mj, f, indent=2, ensure_ascii=False)
         f.write("\n")
