@@ -86,6 +86,14 @@ func strict(doc []byte, v any) error {
 	return nil
 }
 
+// decodeInto strictly decodes doc as a T and appends it to list.
+func decodeInto[T any](doc []byte, list *[]*T) error {
+	var o T
+	err := strict(doc, &o)
+	*list = append(*list, &o)
+	return err
+}
+
 func (r *Rendered) add(doc []byte) error {
 	var meta struct {
 		APIVersion string `json:"apiVersion"`
@@ -105,33 +113,19 @@ func (r *Rendered) add(doc []byte) error {
 	var err error
 	switch meta.APIVersion + " " + meta.Kind {
 	case "apps/v1 Deployment":
-		var o appsv1.Deployment
-		err = strict(doc, &o)
-		r.Deployments = append(r.Deployments, &o)
+		err = decodeInto(doc, &r.Deployments)
 	case "v1 ConfigMap":
-		var o corev1.ConfigMap
-		err = strict(doc, &o)
-		r.ConfigMaps = append(r.ConfigMaps, &o)
+		err = decodeInto(doc, &r.ConfigMaps)
 	case "v1 Secret":
-		var o corev1.Secret
-		err = strict(doc, &o)
-		r.Secrets = append(r.Secrets, &o)
+		err = decodeInto(doc, &r.Secrets)
 	case "v1 Service":
-		var o corev1.Service
-		err = strict(doc, &o)
-		r.Services = append(r.Services, &o)
+		err = decodeInto(doc, &r.Services)
 	case "v1 ServiceAccount":
-		var o corev1.ServiceAccount
-		err = strict(doc, &o)
-		r.ServiceAccounts = append(r.ServiceAccounts, &o)
+		err = decodeInto(doc, &r.ServiceAccounts)
 	case "policy/v1 PodDisruptionBudget":
-		var o policyv1.PodDisruptionBudget
-		err = strict(doc, &o)
-		r.PDBs = append(r.PDBs, &o)
+		err = decodeInto(doc, &r.PDBs)
 	case "batch/v1 Job":
-		var o batchv1.Job
-		err = strict(doc, &o)
-		r.Jobs = append(r.Jobs, &o)
+		err = decodeInto(doc, &r.Jobs)
 	case "keda.sh/v1alpha1 ScaledObject", "keda.sh/v1alpha1 TriggerAuthentication":
 		var o map[string]any
 		o, err = jsonValue(doc)
