@@ -68,6 +68,9 @@ type Manifest struct {
 	SizeBytes int64 `json:"size_bytes"`
 	// LatencyMsBatch1 is the recipe's measured batch-1 latency.
 	LatencyMsBatch1 float64 `json:"latency_ms_batch1"`
+	// Glassbox, when present, combines the outputs with a pair's MT score
+	// (qe.Pair.MTScore). Nil: MT scores are ignored.
+	Glassbox *Glassbox `json:"glassbox,omitempty"`
 
 	// Dir is the model directory the manifest was loaded from ("" when the
 	// manifest was parsed from bytes). It is not part of model.json.
@@ -257,6 +260,7 @@ func (m *Manifest) problems() []error {
 			}
 		}
 	}
+	errs = append(errs, m.Glassbox.problems(m)...)
 	if j, ok := names[m.DefaultOutput]; !ok {
 		bad("default_output %q names no output", m.DefaultOutput)
 	} else if m.Head != "" && m.Head != m.Outputs[j].Kind {

@@ -236,18 +236,49 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 	if err != nil {
 		return nil, err
 	}
-	outs, err := s.infer(ctx, b, true)
+	// Raw columns are kept only when some pair can use the glass-box block,
+	// which reads logits, not probabilities.
+	glass := false
+	if s.man.Glassbox != nil {
+		for i := range pairs {
+			glass = glass || pairs[i].MTScore != nil
+		}
+	}
+	outs, err := s.infer(ctx, b, !glass)
 	if err != nil {
 		return nil, err
 	}
 	th := s.thresholds.Load()
 	res := make([]qe.Result, len(outs))
 	for i, o := range outs {
-		r := qe.Result{Score: o[s.decision], Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
+		r := qe.Result{Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
+		if glass {
+			raw := slices.Clone(o)
+			s.transform(raw, o)
+			if f := s.man.Glassbox.fit(b.langPairs[i]); f != nil && pairs[i].MTScore != nil {
+				if used, t := f.combine(s.man, s.man.Glassbox.Inputs, raw, *pairs[i].MTScore, o, s.decision); used {
+					r.Glassbox, r.Threshold = true, t
+				}
+			}
+		}
+		r.Score = o[s.decision]
 		r.Acceptable = r.Score >= r.Threshold
 		res[i] = r
 	}
 	return res, nil
+}
+
+// transform writes the transformed outputs of one row of raw ONNX columns
+// into dst, in manifest order.
+func (s *Scorer) transform(src, dst []float32) {
+	for j := range s.man.Outputs {
+		o := &s.man.Outputs[j]
+		v := src[o.Index]
+		if o.Transform == TransformSigmoid {
+			v = sigmoid(v)
+		}
+		dst[j] = v
+	}
 }
 
 // Encode tokenizes pairs into a Batch without running the model.
@@ -368,14 +399,7 @@ func (s *Scorer) runChunk(ctx context.Context, rows [][]int64, idx []int, flat [
 				copy(dst, src)
 				continue
 			}
-			for j := range s.man.Outputs {
-				o := &s.man.Outputs[j]
-				v := src[o.Index]
-				if o.Transform == TransformSigmoid {
-					v = sigmoid(v)
-				}
-				dst[j] = v
-			}
+			s.transform(src, dst)
 		}
 		return nil
 	}
