@@ -271,7 +271,10 @@ func TestGlassboxParity(t *testing.T) {
 	path := filepath.Join(dir, "glassbox_reference.jsonl")
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s: no glass-box reference", dir)
+		if m, merr := LoadManifest(dir); merr == nil && m.Glassbox != nil {
+			t.Fatalf("%s: model.json has a glassbox block but no glassbox_reference.jsonl to check it against", dir)
+		}
+		t.Skipf("%s: no glass-box block and no reference", dir)
 	} else if err != nil {
 		t.Fatal(err)
 	}
