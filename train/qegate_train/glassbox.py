@@ -22,7 +22,8 @@ scorer applies only to pairs that carry an MT score:
   value = bias + sum(weights[i] * x[i]),  x = raw inputs + [(mt_score - mt_mean) / mt_std]
   then the output's own transform (sigmoid for classification, identity for regression).
 
-Scores are cached in <work dir>/glassbox/ (scores_<split>.npy), so refits are quick."""
+Scores are cached in <work dir>/glassbox/ (scores_<model.onnx sha256 prefix>_<split>.npy), so
+refits are quick."""
 import csv
 import json
 import os
@@ -57,8 +58,11 @@ def raw_scores(model_dir, split, log=print, threads=1):
 
     from .encode import encode_pairs
     from .export import ort_scores, ort_session
+    import hashlib
     cache = workdir.path("glassbox", create=True)
-    tag = os.path.basename(os.path.normpath(model_dir))
+    # keyed by the model's bytes: a retrained model in the same directory is rescored
+    with open(os.path.join(model_dir, "model.onnx"), "rb") as f:
+        tag = hashlib.sha256(f.read()).hexdigest()[:12]
     path = os.path.join(cache, f"scores_{tag}_{split}.npy")
     if os.path.exists(path):
         return np.load(path)
@@ -169,6 +173,8 @@ def fit(model_dir="models/default", log=print, threads=1):
         b, p = _fit_block(raw_tr, mt_tr, tr, raw_dv, mt_dv, dv, inputs, cols, with_mt)
         pooled[with_mt] = (b, p)
     block["default"] = pooled[True][0]
+    report["pooled_hyper"] = {n: o.pop("C", None) or o.pop("alpha", None)
+                              for n, o in block["default"]["outputs"].items()}
     for lp in PAIRS:
         mtr, mdv = lp_tr == lp, lp_dv == lp
         if not mdv.any():
@@ -182,8 +188,10 @@ def fit(model_dir="models/default", log=print, threads=1):
                               inputs, cols, with_mt)
             row[key] = _metrics(sub_dv.mean, sub_dv.z, p)
             if with_mt:
+                # the chosen C / alpha go to the report, not to model.json's contract
+                row["hyper"] = {n: o.pop("C", None) or o.pop("alpha", None)
+                                for n, o in b["outputs"].items()}
                 block["pairs"][lp] = b
-                row["hyper"] = {n: o.get("C", o.get("alpha")) for n, o in b["outputs"].items()}
         pp = {k: np.asarray(v)[mdv] for k, v in pooled[True][1].items()}
         row["pooled_mt"] = _metrics(sub_dv.mean, sub_dv.z, pp)
         ho = _heldout_pair(raw_tr[mtr], mt_tr[mtr], sub_tr, raw_dv[mdv], mt_dv[mdv], sub_dv,
