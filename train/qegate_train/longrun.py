@@ -51,8 +51,27 @@ def long_run(name="next_L6", layers=6, epochs=10, patience=2, threads=1, ckpt_mi
     base = load_base(carry)
     tr = train.load_enc(os.path.join(carry, "train.npz"))
     dv = train.load_enc(os.path.join(carry, "dev.npz"))
+    if dev_probe:
+        log(f"{name}: dev loss of a constant predictor (train means and rates) on the same "
+            f"{dev_probe}-pair probe, for scale: {prior_probe_loss(tr, dv, dev_probe):.4f}")
     r = train.run_one(cfg, base, tr, dv, device, out, log=log)
     r.pop("_model")
     log(f"{name}: finished, {r['steps']} steps, best epoch {r['best_epoch']}: "
         f"{json.dumps(r['history'][r['best_epoch'] - 1])}")
     return r
+
+
+def prior_probe_loss(tr, dv, n):
+    """The training loss (MSE z + BCE@51 + BCE@70) on the dev probe rows of a model that always
+    predicts the train mean z and the train acceptance rates: what "no signal" scores."""
+    import numpy as np
+
+    from .train import _probe_rows
+    rows = _probe_rows(dv, n)
+    y = dv["y"][rows].astype(np.float64)
+    mu = tr["y"].astype(np.float64).mean(0)
+    loss = np.mean((y[:, 0] - mu[0]) ** 2)
+    for j in (1, 2):
+        p = mu[j]
+        loss += -np.mean(y[:, j] * np.log(p) + (1 - y[:, j]) * np.log(1 - p))
+    return float(loss)

@@ -1,5 +1,5 @@
 """The glass-box stacking layer: what Go applies (apply_block) equals the fitted models, the MT
-score is used when it carries signal, and early stopping of long runs."""
+score is used when it carries signal, early stopping of long runs, and the long run's probe baseline."""
 import numpy as np
 import pytest
 
@@ -81,3 +81,14 @@ def test_model_baseline_metrics_are_the_raw_model():
 def test_early_stop(sels, patience, stop):
     hist = [{"sel": s} for s in sels]
     assert train._early_stop(hist, patience) is stop
+
+
+def test_prior_probe_loss_is_the_constant_predictor_loss():
+    from qegate_train.longrun import prior_probe_loss
+    y_tr = np.array([[0.0, 1, 0], [1.0, 1, 1], [-1.0, 0, 0], [0.0, 1, 0]], np.float32)
+    y_dv = np.array([[0.5, 1, 1], [-0.5, 0, 0]], np.float32)
+    mse = (0.25 + 0.25) / 2
+    bce51 = -(np.log(0.75) + np.log(0.25)) / 2
+    bce70 = -(np.log(0.25) + np.log(0.75)) / 2
+    got = prior_probe_loss({"y": y_tr}, {"y": y_dv, "ids": np.zeros((2, 4))}, 2)
+    assert got == pytest.approx(mse + bce51 + bce70)
