@@ -1,5 +1,5 @@
 """The glass-box stacking layer: what Go applies (apply_block) equals the fitted models, the MT
-score is used when it carries signal, early stopping of long runs, and the long run's probe baseline."""
+score is used when it carries signal; early stopping and the probe baseline of long runs."""
 import numpy as np
 import pytest
 
