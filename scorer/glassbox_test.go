@@ -201,6 +201,9 @@ func TestScoreGlassbox(t *testing.T) {
 		}{
 			{"no mt scores", func(int) *float64 { return nil }},
 			{"every pair", func(i int) *float64 { return mt(-0.1 * float64(i)) }},
+			{"non-finite mt scores are ignored", func(i int) *float64 {
+				return mt([]float64{math.NaN(), math.Inf(1), math.Inf(-1)}[i%3])
+			}},
 			{"mixed batch", func(i int) *float64 {
 				if i%2 == 0 {
 					return nil
@@ -221,7 +224,7 @@ func TestScoreGlassbox(t *testing.T) {
 				}
 				for i, r := range got {
 					fit := g.fit(in[i].LangPair())
-					if in[i].MTScore == nil || fit == nil {
+					if !usableMT(in[i].MTScore) || fit == nil {
 						if r.Glassbox || r.Score != want[i].Score || r.Threshold != want[i].Threshold {
 							t.Fatalf("pair %d (%s, mt %v): %+v, want the plain model's %+v", i, in[i].LangPair(), in[i].MTScore, r, want[i])
 						}

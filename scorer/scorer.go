@@ -216,7 +216,10 @@ func (s *Scorer) PoolSize() (sessions, intraOpThreads int) {
 	return s.spec.sessions, s.spec.intraOpThreads
 }
 
-// Score encodes, runs and thresholds pairs; results are in input order. An
+// Score encodes, runs and thresholds pairs; results are in input order.
+// Pairs with a finite MTScore whose language pair the manifest's Glassbox
+// covers get the glass-box combination (Result.Glassbox); all others the
+// model's own outputs. An
 // unusable pair fails the call with a *qe.TextError naming it. A cancelled ctx
 // stops work that has not started, but Score always waits for ORT runs in
 // flight before returning.
@@ -255,7 +258,9 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 		if glass {
 			raw := slices.Clone(o)
 			s.transform(raw, o)
-			if f := s.man.Glassbox.fit(b.langPairs[i]); f != nil && pairs[i].MTScore != nil {
+			// A non-finite MT score (only a Go caller can pass one; JSON has
+			// none) would poison the combination: the text alone decides.
+			if f := s.man.Glassbox.fit(b.langPairs[i]); f != nil && usableMT(pairs[i].MTScore) {
 				if used, t := f.combine(s.man, s.man.Glassbox.Inputs, raw, *pairs[i].MTScore, o, s.decision); used {
 					r.Glassbox, r.Threshold = true, t
 				}
@@ -266,6 +271,11 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 		res[i] = r
 	}
 	return res, nil
+}
+
+// usableMT reports whether a pair's MT score can enter the glass-box layer.
+func usableMT(mt *float64) bool {
+	return mt != nil && !math.IsNaN(*mt) && !math.IsInf(*mt, 0)
 }
 
 // transform writes the transformed outputs of one row of raw ONNX columns
