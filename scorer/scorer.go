@@ -219,10 +219,9 @@ func (s *Scorer) PoolSize() (sessions, intraOpThreads int) {
 // Score encodes, runs and thresholds pairs; results are in input order.
 // Pairs with a finite MTScore whose language pair the manifest's Glassbox
 // covers get the glass-box combination (Result.Glassbox); all others the
-// model's own outputs. An
-// unusable pair fails the call with a *qe.TextError naming it. A cancelled ctx
-// stops work that has not started, but Score always waits for ORT runs in
-// flight before returning.
+// model's own outputs. An unusable pair fails the call with a *qe.TextError
+// naming it. A cancelled ctx stops work that has not started, but Score
+// always waits for ORT runs in flight before returning.
 func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 	if ctx == nil {
 		ctx = context.Background()
