@@ -13,13 +13,18 @@ import (
 )
 
 // Fields names the JSON fields of an input message. Zero values mean the
-// defaults of the message contract: id, src, mt, src_lang, tgt_lang.
+// defaults of the message contract: id, src, mt, src_lang, tgt_lang,
+// mt_score.
 type Fields struct {
 	ID      string `mapstructure:"id"`
 	Src     string `mapstructure:"src"`
 	MT      string `mapstructure:"mt"`
 	SrcLang string `mapstructure:"src_lang"`
 	TgtLang string `mapstructure:"tgt_lang"`
+	// MTScore names the optional glass-box field: the MT system's own score
+	// of the translation (e.g. its sentence log-probability). Absent or
+	// null: the pair has no MT score; any other non-number dead-letters.
+	MTScore string `mapstructure:"mt_score"`
 }
 
 // WithDefaults fills empty names with the contract's.
@@ -33,6 +38,7 @@ func (f Fields) WithDefaults() Fields {
 	return Fields{
 		ID: def(f.ID, "id"), Src: def(f.Src, "src"), MT: def(f.MT, "mt"),
 		SrcLang: def(f.SrcLang, "src_lang"), TgtLang: def(f.TgtLang, "tgt_lang"),
+		MTScore: def(f.MTScore, "mt_score"),
 	}
 }
 
@@ -156,12 +162,39 @@ func (d *Decoder) decode(it *Item) error {
 	if d.allowed != nil && !d.allowed[lp] {
 		return &InputError{fmt.Sprintf("unsupported language pair %q", lp)}
 	}
+	score, err := numberField(obj, d.f.MTScore)
+	if err != nil {
+		return err
+	}
 	if raw, ok := obj[d.f.ID]; ok {
 		it.ID = idText(raw)
 	}
 	_, it.hasQE = obj["qe"]
 	it.Pair.Src, it.Pair.MT, it.Pair.SrcLang, it.Pair.TgtLang = src, mt, sl, tl
+	it.Pair.MTScore = score
 	return nil
+}
+
+// numberField decodes an optional number: nil when the field is absent or
+// null (no glass-box input), an *InputError for any other non-number.
+func numberField(obj map[string]json.RawMessage, name string) (*float64, error) {
+	raw, ok := obj[name]
+	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil {
+		kind := jsonKind(raw)
+		switch t := bytes.TrimSpace(raw); {
+		case len(t) > 0 && t[0] == '"':
+			kind = "a string" // jsonKind lumps strings with numbers: a string never fails stringField
+		case kind == "a number":
+			// Valid JSON number syntax that float64 cannot hold (1e999).
+			return nil, &InputError{fmt.Sprintf("field %q: number out of range", name)}
+		}
+		return nil, &InputError{fmt.Sprintf("field %q: want a number, got %s", name, kind)}
+	}
+	return &f, nil
 }
 
 func stringField(obj map[string]json.RawMessage, name string) (string, error) {

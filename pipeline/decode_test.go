@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -48,6 +49,55 @@ func TestDecode(t *testing.T) {
 			}
 			if it.Err == nil || !strings.Contains(it.Err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want it to contain %q", it.Err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestDecodeMTScore covers the optional glass-box field: a number becomes
+// Pair.MTScore, absence or null leaves it nil, anything else dead-letters.
+func TestDecodeMTScore(t *testing.T) {
+	const head = `{"src":"x","mt":"y","src_lang":"en","tgt_lang":"de"`
+	num := func(f float64) *float64 { return &f }
+	tests := []struct {
+		name    string
+		fields  Fields
+		value   string
+		want    *float64
+		wantErr string
+	}{
+		{"absent", Fields{}, head + `}`, nil, ""},
+		{"null", Fields{}, head + `,"mt_score":null}`, nil, ""},
+		{"negative log-prob", Fields{}, head + `,"mt_score":-0.2985081970691681}`, num(-0.2985081970691681), ""},
+		{"integer", Fields{}, head + `,"mt_score":0}`, num(0), ""},
+		{"exponent", Fields{}, head + `,"mt_score":-1.5e-3}`, num(-1.5e-3), ""},
+		{"custom name", Fields{MTScore: "logprob"}, head + `,"logprob":-2.5,"mt_score":"ignored"}`, num(-2.5), ""},
+		{"custom name absent", Fields{MTScore: "logprob"}, head + `,"mt_score":-1}`, nil, ""},
+		{"string", Fields{}, head + `,"mt_score":"-0.3"}`, nil, `field "mt_score": want a number, got a string`},
+		{"boolean", Fields{}, head + `,"mt_score":true}`, nil, `field "mt_score": want a number, got a boolean`},
+		{"array", Fields{}, head + `,"mt_score":[-0.3]}`, nil, `field "mt_score": want a number, got an array`},
+		{"object", Fields{}, head + `,"mt_score":{"v":1}}`, nil, `field "mt_score": want a number, got an object`},
+		{"out of range", Fields{}, head + `,"mt_score":1e999}`, nil, `field "mt_score": number out of range`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it := &Item{Value: []byte(tc.value)}
+			NewDecoder(DecoderConfig{Fields: tc.fields}).Decode(it)
+			if tc.wantErr != "" {
+				var ie *InputError
+				if !errors.As(it.Err, &ie) || !strings.Contains(ie.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want an *InputError containing %q", it.Err, tc.wantErr)
+				}
+				return
+			}
+			if it.Err != nil {
+				t.Fatalf("unexpected error: %v", it.Err)
+			}
+			switch got := it.Pair.MTScore; {
+			case tc.want == nil && got != nil:
+				t.Fatalf("MTScore %v, want nil", *got)
+			case tc.want != nil && (got == nil || *got != *tc.want):
+				t.Fatalf("MTScore %v, want %v", got, *tc.want)
 			}
 		})
 	}

@@ -198,7 +198,7 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record, error) {
 		Score: json.Number(score), Label: label,
 		Threshold: json.Number(strconv.FormatFloat(float64(res.Threshold), 'f', 6, 32)),
 		Model:     model.Name, ModelVersion: model.Version, Output: model.Output,
-		Route: route.String(),
+		Route: route.String(), Glassbox: res.Glassbox,
 	}
 	value, err := withQE(it.Value, verdict, it.hasQE)
 	if err != nil {
@@ -297,8 +297,11 @@ type qeObject struct {
 	ModelVersion string      `json:"model_version"`
 	Output       string      `json:"output,omitempty"`
 	Route        string      `json:"route"`
-	Rule         string      `json:"rule,omitempty"`
-	Reason       string      `json:"reason,omitempty"`
+	// Glassbox says the score combined the message's MT score with the
+	// model's outputs; omitted (false) when the text alone was scored.
+	Glassbox bool   `json:"glassbox,omitempty"`
+	Rule     string `json:"rule,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // withQE appends "qe" to the input object, keeping its bytes (field order,

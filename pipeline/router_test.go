@@ -119,6 +119,30 @@ func TestRouterScored(t *testing.T) {
 	}
 }
 
+// TestRouterGlassbox: the qe member says when the score combined the
+// message's MT score, and stays as before (no member) when it did not.
+func TestRouterGlassbox(t *testing.T) {
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{Name: "m", Version: "1"})
+	dec := NewDecoder(DecoderConfig{})
+	for _, glass := range []bool{false, true} {
+		it := &Item{Value: []byte(`{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de","mt_score":-0.4}`)}
+		dec.Decode(it)
+		res := fakeResult(0.9)
+		res.Glassbox = glass
+		_, rec := r.Scored(it, res)
+		var out struct {
+			QE map[string]json.RawMessage `json:"qe"`
+		}
+		if err := json.Unmarshal(rec.Value, &out); err != nil {
+			t.Fatal(err)
+		}
+		g, ok := out.QE["glassbox"]
+		if ok != glass || (glass && string(g) != "true") {
+			t.Fatalf("glassbox %v: qe member %s", glass, rec.Value)
+		}
+	}
+}
+
 func TestWithQEReplacesExisting(t *testing.T) {
 	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{Name: "m", Version: "1"})
 	dec := NewDecoder(DecoderConfig{})

@@ -76,6 +76,9 @@ type Manifest struct {
 	SHA256 string `json:"sha256"`
 	// LatencyMsBatch1 is the recipe's measured batch-1 latency.
 	LatencyMsBatch1 float64 `json:"latency_ms_batch1"`
+	// Glassbox, when present, combines the outputs with a pair's MT score
+	// (qe.Pair.MTScore). Nil: MT scores are ignored.
+	Glassbox *Glassbox `json:"glassbox,omitempty"`
 
 	// Dir is the model directory the manifest was loaded from ("" when the
 	// manifest was parsed from bytes). It is not part of model.json.
@@ -268,6 +271,7 @@ func (m *Manifest) problems() []error {
 			}
 		}
 	}
+	errs = append(errs, m.Glassbox.problems(m)...)
 	if j, ok := names[m.DefaultOutput]; !ok {
 		bad("default_output %q names no output", m.DefaultOutput)
 	} else if m.Head != "" && m.Head != m.Outputs[j].Kind {

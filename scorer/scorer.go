@@ -219,10 +219,12 @@ func (s *Scorer) PoolSize() (sessions, intraOpThreads int) {
 	return s.spec.sessions, s.spec.intraOpThreads
 }
 
-// Score encodes, runs and thresholds pairs; results are in input order. An
-// unusable pair fails the call with a *qe.TextError naming it. A cancelled ctx
-// stops work that has not started, but Score always waits for ORT runs in
-// flight before returning.
+// Score encodes, runs and thresholds pairs; results are in input order.
+// Pairs with a finite MTScore whose language pair the manifest's Glassbox
+// covers get the glass-box combination (Result.Glassbox); all others the
+// model's own outputs. An unusable pair fails the call with a *qe.TextError
+// naming it. A cancelled ctx stops work that has not started, but Score
+// always waits for ORT runs in flight before returning.
 func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -239,18 +241,56 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 	if err != nil {
 		return nil, err
 	}
-	outs, err := s.infer(ctx, b, true)
+	// Raw columns are kept only when some pair can use the glass-box block,
+	// which reads logits, not probabilities.
+	glass := false
+	if s.man.Glassbox != nil {
+		for i := range pairs {
+			glass = glass || pairs[i].MTScore != nil
+		}
+	}
+	outs, err := s.infer(ctx, b, !glass)
 	if err != nil {
 		return nil, err
 	}
 	th := s.thresholds.Load()
 	res := make([]qe.Result, len(outs))
 	for i, o := range outs {
-		r := qe.Result{Score: o[s.decision], Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
+		r := qe.Result{Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
+		if glass {
+			raw := slices.Clone(o)
+			s.transform(raw, o)
+			// A non-finite MT score (only a Go caller can pass one; JSON has
+			// none) would poison the combination: the text alone decides.
+			if f := s.man.Glassbox.fit(b.langPairs[i]); f != nil && usableMT(pairs[i].MTScore) {
+				if used, t := f.combine(s.man, s.man.Glassbox.Inputs, raw, *pairs[i].MTScore, o, s.decision); used {
+					r.Glassbox, r.Threshold = true, t
+				}
+			}
+		}
+		r.Score = o[s.decision]
 		r.Acceptable = r.Score >= r.Threshold
 		res[i] = r
 	}
 	return res, nil
+}
+
+// usableMT reports whether a pair's MT score can enter the glass-box layer.
+func usableMT(mt *float64) bool {
+	return mt != nil && !math.IsNaN(*mt) && !math.IsInf(*mt, 0)
+}
+
+// transform writes the transformed outputs of one row of raw ONNX columns
+// into dst, in manifest order.
+func (s *Scorer) transform(src, dst []float32) {
+	for j := range s.man.Outputs {
+		o := &s.man.Outputs[j]
+		v := src[o.Index]
+		if o.Transform == TransformSigmoid {
+			v = sigmoid(v)
+		}
+		dst[j] = v
+	}
 }
 
 // Encode tokenizes pairs into a Batch without running the model.
@@ -371,14 +411,7 @@ func (s *Scorer) runChunk(ctx context.Context, rows [][]int64, idx []int, flat [
 				copy(dst, src)
 				continue
 			}
-			for j := range s.man.Outputs {
-				o := &s.man.Outputs[j]
-				v := src[o.Index]
-				if o.Transform == TransformSigmoid {
-					v = sigmoid(v)
-				}
-				dst[j] = v
-			}
+			s.transform(src, dst)
 		}
 		return nil
 	}

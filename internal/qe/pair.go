@@ -7,6 +7,11 @@ type Pair struct {
 	MT      string // machine translation of Src
 	SrcLang string // source language code, e.g. "en"
 	TgtLang string // target language code, e.g. "de"
+	// MTScore is the MT system's own score of MT when the message carries
+	// one (glass-box input: its sentence log-probability, as MLQE-PE's
+	// model_scores column). Nil means no score: the model scores the pair
+	// from its text alone, exactly as without the field.
+	MTScore *float64
 }
 
 // LangPair returns the language-pair key used for per-pair thresholds and

@@ -11,6 +11,11 @@ type Result struct {
 	// Outputs holds every model output after its transform, in the model
 	// manifest's order.
 	Outputs []float32
+	// Glassbox is true when the decision output was combined with the
+	// pair's MTScore (the model's glass-box block; Score and Threshold are
+	// then the block's); false when the pair had no finite MT score or the
+	// model has no block for its language pair.
+	Glassbox bool
 	// Model is the model that produced the result; zero when the scorer
 	// does not say (the router then names its configured model).
 	Model Model

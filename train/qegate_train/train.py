@@ -105,16 +105,30 @@ def run_one(cfg, base, tr, dv, device, out_dir, teacher=None, log=print):
         step, best, hist, ep0, i0 = st["step"], st["best"], st["hist"], st["ep"], st["i"]
         log(f"[{name}] resumed at epoch {ep0 + 1} step {step}")
     every = cfg.get("ckpt_every", 0)
+    # ckpt_seconds: also checkpoint by wall clock, so a slow CPU run loses at most that much
+    every_s, t_ckpt = cfg.get("ckpt_seconds", 0), time.time()
+    probe = _probe_rows(dvd, cfg.get("dev_probe", 0))
     t_log, s_log = time.time(), step
     for ep in range(ep0, epochs):
+        if _early_stop(hist, cfg.get("patience", 0)):
+            break  # a resumed run that had already stopped early
         model.train()
         # per-epoch permutation from (seed, epoch): a resumed run sees the same batches
         perm = np.random.default_rng([cfg.get("seed", 0), ep]).permutation(len(trd["ids"]))
         for i in range(i0 if ep == ep0 else 0, len(perm), bs):
             if step >= total:
                 break
-            if ckpt and every and step % every == 0 and step > 0 and i != i0:
+            if ckpt and step > 0 and i != i0 and (
+                    (every and step % every == 0) or
+                    (every_s and time.time() - t_ckpt >= every_s)):
                 _save_ckpt(ckpt, model, opt, sched, step, best, hist, ep, i)
+                t_ckpt = time.time()
+                if probe is not None:
+                    log(f"[{name}] checkpoint at epoch {ep + 1} step {step}/{total}: dev loss "
+                        f"({len(probe)}-pair probe) {_dev_loss(model, dvd, probe, cols, kinds, device):.4f}")
+                    model.train()
+                else:
+                    log(f"[{name}] checkpoint at epoch {ep + 1} step {step}/{total}")
             if cfg.get("log_every") and step % cfg["log_every"] == 0 and step > s_log:
                 log(f"[{name}] epoch {ep + 1} step {step}/{total} "
                     f"{(step - s_log) / (time.time() - t_log):.3f} steps/s")
@@ -147,7 +161,12 @@ def run_one(cfg, base, tr, dv, device, out_dir, teacher=None, log=print):
                     "state": trainable_state(model) if cfg.get("save") else None}
         if ckpt:
             _save_ckpt(ckpt, model, opt, sched, step, best, hist, ep + 1, 0)
+            t_ckpt = time.time()
         if step >= total:
+            break
+        if _early_stop(hist, cfg.get("patience", 0)):
+            log(f"[{name}] early stop: no dev improvement for {cfg['patience']} epochs "
+                f"(best epoch {best['epoch']})")
             break
     res = {"name": name, "cfg": cfg, "kinds": kinds, "history": hist, "best_epoch": best["epoch"],
            "train_sec": round(time.time() - t0, 1), "steps": step,
@@ -164,6 +183,37 @@ def run_one(cfg, base, tr, dv, device, out_dir, teacher=None, log=print):
 
 
 _KEYS = {"pearson", "da51_f1", "da70_f1", "z@51_f1", "z@70_f1"}
+
+
+def _early_stop(hist, patience):
+    """True when the last `patience` epochs all failed to beat the best epoch before them."""
+    if not patience or len(hist) <= patience:
+        return False
+    before = max(h["sel"] for h in hist[:-patience])
+    return all(h["sel"] <= before for h in hist[-patience:])
+
+
+def _probe_rows(d, n):
+    """A fixed, evenly spread subset of dev rows for cheap dev-loss readings between epochs."""
+    if not n:
+        return None
+    return np.linspace(0, len(d["ids"]) - 1, min(n, len(d["ids"]))).astype(np.int64)
+
+
+def _dev_loss(model, d, rows, cols, kinds, device, bs=64):
+    """The training loss (labels only) on dev rows, averaged over batches."""
+    model.eval()
+    tot, n = 0.0, 0
+    y_all = torch.from_numpy(d["y"][:, cols])
+    with torch.no_grad():
+        for j in range(0, len(rows), bs):
+            b = rows[j:j + bs]
+            L = int(d["len"][b].max())
+            ids = torch.from_numpy(d["ids"][b, :L]).to(device)
+            s = model(ids, (ids != 1).long()).float()
+            tot += float(_loss(s, y_all[b].to(device), kinds)) * len(b)
+            n += len(b)
+    return tot / n
 
 
 def _save_ckpt(path, model, opt, sched, step, best, hist, ep, i):

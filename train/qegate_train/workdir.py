@@ -17,6 +17,8 @@ Layout (names relative to the root):
   logs/              logs of long commands (build-default.log)
   full_vocab/        full-vocab: before/ (the trimmed model it converted), info_<dir>.json
   babel/             babel wheel, unpacked (CLDR multi-script sample for unk-rate)
+  glassbox/          glassbox: cached batch-1 scores of a model on train/dev, report.json/.md
+  <name>/            long-run --name <name>: checkpoint, log.txt, results
   scripts/           scratch of the one-off train/scripts/
   report_tables.md   tables written by `report`
 """
