@@ -129,7 +129,10 @@ func TestRouterGlassbox(t *testing.T) {
 		dec.Decode(it)
 		res := fakeResult(0.9)
 		res.Glassbox = glass
-		_, rec := r.Scored(it, res)
+		_, rec, err := r.Scored(it, res)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var out struct {
 			QE map[string]json.RawMessage `json:"qe"`
 		}

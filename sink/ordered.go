@@ -478,19 +478,25 @@ func (o *Ordered) failLocked(err error) {
 	}
 }
 
-// Err returns the fatal write error, if any.
-func (o *Ordered) Err() error {
+// Progress returns how many records were written in order, over the whole
+// run (a resumed run counts the lines before its checkpoint), and the fatal
+// write error that stopped the output, if any.
+func (o *Ordered) Progress() (written int64, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.fatal
+	return o.next, o.fatal
 }
 
-// Written returns how many records were written in order, over the whole
-// run (a resumed run counts the lines before its checkpoint).
+// Err returns the fatal write error, if any.
+func (o *Ordered) Err() error {
+	_, err := o.Progress()
+	return err
+}
+
+// Written returns how many records were written in order (Progress).
 func (o *Ordered) Written() int64 {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.next
+	n, _ := o.Progress()
+	return n
 }
 
 // Summary returns a copy of the counters of the written lines.
