@@ -101,9 +101,6 @@ func (c *Cluster) each(f func(*Broker) error) error {
 // Start, Restart, Pause and Resume act on that node alone.
 func (c *Cluster) Node(i int) *Broker { return c.nodes[i] }
 
-// Len returns the number of nodes.
-func (c *Cluster) Len() int { return len(c.nodes) }
-
 // Addrs returns every node's PLAINTEXT address, running or not, as
 // bootstrap brokers for a client that must survive any one node's death.
 func (c *Cluster) Addrs() []string {

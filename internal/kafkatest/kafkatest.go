@@ -213,12 +213,6 @@ func randomPassword() (string, error) {
 // Addr returns the bootstrap address, 127.0.0.1:port.
 func (b *Broker) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.port) }
 
-// Dir returns the broker's temporary directory (config, data, logs).
-func (b *Broker) Dir() string { return b.dir }
-
-// LogFile returns the path of the broker's log4j log.
-func (b *Broker) LogFile() string { return b.logPath }
-
 // StartupTime reports how long Start took, storage formatting included.
 func (b *Broker) StartupTime() time.Duration { return b.startup }
 

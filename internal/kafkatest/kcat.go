@@ -49,13 +49,6 @@ func (b *Broker) KcatProduce(t testing.TB, topic string, lines []string, args ..
 	b.kcat(t, &in, append([]string{"-P", "-t", topic}, args...)...)
 }
 
-// KcatProduceFile produces the newline-separated messages of file to topic
-// with `kcat -P -l file`; extra args go to kcat as in KcatProduce.
-func (b *Broker) KcatProduceFile(t testing.TB, topic, file string, args ...string) {
-	t.Helper()
-	b.kcat(t, nil, append([]string{"-P", "-t", topic, "-l", file}, args...)...)
-}
-
 func (b *Broker) kcat(t testing.TB, stdin *bytes.Buffer, args ...string) string {
 	t.Helper()
 	bin := KcatPath(t)

@@ -67,9 +67,6 @@ func (b *Broker) User() (name, password string) {
 	return first, b.node.users[first]
 }
 
-// Users returns every SASL user and its password.
-func (b *Broker) Users() map[string]string { return b.node.users }
-
 // YAML renders l as the keys of a qegate config section (brokers, tls,
 // sasl), indented two spaces to go under "kafka:" or "output_kafka:" in a
 // test's config file. The password goes into a file in t.TempDir(),
