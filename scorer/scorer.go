@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -82,6 +83,11 @@ type Config struct {
 	// Thresholds replaces the decision output's thresholds from model.json.
 	// Nil: use the manifest's.
 	Thresholds *Thresholds `mapstructure:"-"`
+	// ThresholdOverrides replace single thresholds of the decision output
+	// (the model.thresholds key): per language pair ("en-de": 0.62), and
+	// the key "default" for the default threshold. Pairs not named keep
+	// the model's (or Thresholds'). Empty: none.
+	ThresholdOverrides map[string]float64 `mapstructure:"thresholds"`
 }
 
 // Scorer scores pairs with one model. It is safe for concurrent use.
@@ -145,7 +151,15 @@ func New(cfg Config) (*Scorer, error) {
 		o := &man.Outputs[s.decision]
 		th = &Thresholds{Default: o.DefaultThreshold, ByLangPair: o.Thresholds}
 	}
-	s.thresholds.Store(th.clone())
+	th = th.clone()
+	for lp, v := range cfg.ThresholdOverrides {
+		if lp == "default" {
+			th.Default = float32(v)
+			continue
+		}
+		th.ByLangPair[strings.ToLower(lp)] = float32(v)
+	}
+	s.thresholds.Store(th)
 
 	sessions, threads := sizePool(cfg.Sessions, cfg.IntraOpThreads, runtime.NumCPU())
 

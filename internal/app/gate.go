@@ -161,7 +161,7 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		}
 		expect = router.Topics(lps)
 		m.LimitLangPairs(lps)
-		if hot, ok := sc.(*Model); ok {
+		if hot, ok := sc.(*scorer.Reloading); ok {
 			// A reloaded model may name new language pairs: their output
 			// topics must exist before it is swapped in.
 			hot.Check = func(ctx context.Context, next *scorer.Scorer) error {
