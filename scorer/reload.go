@@ -96,7 +96,7 @@ func (m *Reloading) dir() string {
 	return native.DefaultModelDir()
 }
 
-func (m *Reloading) setInfo(id qe.Model) {
+func (m *Reloading) setInfo(id qe.ModelID) {
 	m.info.Reset()
 	m.info.WithLabelValues(id.Name, id.Version, id.Output).Set(1)
 }
@@ -129,7 +129,7 @@ func (m *Reloading) Manifest() *Manifest {
 }
 
 // Model names the current model.
-func (m *Reloading) Model() qe.Model {
+func (m *Reloading) Model() qe.ModelID {
 	l := m.acquire()
 	defer l.mu.RUnlock()
 	return l.sc.Model()

@@ -101,7 +101,7 @@ type Scorer struct {
 	pad        int64
 	maxBatch   int
 	thresholds atomic.Pointer[Thresholds]
-	model      qe.Model // what every Result names
+	model      qe.ModelID // what every Result names
 
 	mu     sync.RWMutex // held for reading by every call, for writing by Close
 	closed bool
@@ -138,7 +138,7 @@ func New(cfg Config) (*Scorer, error) {
 	if s.decision < 0 {
 		return nil, fmt.Errorf("scorer: output %q is not in %s", cfg.Output, filepath.Join(cfg.ModelDir, ManifestFile))
 	}
-	s.model = qe.Model{Name: man.Name, Version: man.Version, Output: cfg.Output}
+	s.model = qe.ModelID{Name: man.Name, Version: man.Version, Output: cfg.Output}
 	maxLen := cfg.MaxLen
 	if maxLen == 0 {
 		maxLen = man.MaxLen
@@ -223,7 +223,7 @@ func sizePool(sessions, threads, ncpu int) (int, int) {
 func (s *Scorer) Manifest() *Manifest { return s.man }
 
 // Model names the model and decision output that every Result names.
-func (s *Scorer) Model() qe.Model { return s.model }
+func (s *Scorer) Model() qe.ModelID { return s.model }
 
 // DecisionOutput returns the output that qe.Result.Score and Acceptable use.
 func (s *Scorer) DecisionOutput() OutputSpec { return s.man.Outputs[s.decision] }

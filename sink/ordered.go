@@ -178,7 +178,7 @@ func (o *Ordered) Resumed() bool { return o.resumed }
 
 // Admit blocks until seq is within the reorder window of the next record
 // to write, then records pos as where seq ends. It implements
-// source.Ledger; seqs must be admitted in order.
+// source.Window; seqs must be admitted in order.
 func (o *Ordered) Admit(ctx context.Context, seq int64, pos qe.InputPos) error {
 	stop := context.AfterFunc(ctx, func() {
 		o.mu.Lock()

@@ -16,7 +16,7 @@ import (
 type GateScorer interface {
 	Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error)
 	Manifest() *scorer.Manifest
-	Model() qe.Model
+	Model() qe.ModelID
 	PoolSize() (sessions, intraOpThreads int)
 }
 
