@@ -1,6 +1,6 @@
 # Experiment behind docs/compression.md section 4 (MatMulNBits vs dynamic int8). Run from the repo root:
 #   train/.venv/bin/python train/scripts/nbits_probe.py
-import sys, os, numpy as np, onnx, time
+import sys, os, numpy as np, onnx
 sys.path.insert(0,'train')
 from qegate_train import workdir
 workdir.path("scripts", create=True)  # scratch of these one-off scripts
