@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
 	"github.com/qegate/qegate/pipeline/rules"
-	"github.com/qegate/qegate/scorer"
 	"github.com/qegate/qegate/sink"
 	"github.com/qegate/qegate/source"
 )
@@ -83,9 +81,11 @@ func FileRoutes(reviewMargin float64) pipeline.RoutesConfig {
 }
 
 // Build wires source, decoder, engine, router and sink from cfg around an
-// open scorer. For a Kafka gate it first checks that the brokers answer and
-// that every input topic and every output topic of the model's language
-// pairs exists. The caller runs the gate, then calls Close.
+// open scorer: the mode's builder (buildFiles, buildBackfill, buildKafka)
+// makes the source and the sink, then buildEngine the engine and the gate
+// around them. For a Kafka gate it first checks that the brokers answer
+// and that every input topic and every output topic of the model's
+// language pairs exists. The caller runs the gate, then calls Close.
 func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Wired, error) {
 	log := opts.Log
 	if log == nil {
@@ -98,135 +98,60 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Wire
 	if opts.Registry != nil {
 		reg = opts.Registry
 	}
-	m := pipeline.NewMetrics(reg)
-	dec := pipeline.NewDecoder(cfg.Input)
-
-	g := &Wired{Router: router, Metrics: m, model: sc}
-	lps := LangPairs(sc, cfg.Input.LangPairs)
-	var expect []string // output topics checked to exist at start-up
-	var src pipeline.Source
-	if opts.Files != nil {
-		in := opts.Files.Input
-		if in.MaxLineBytes <= 0 {
-			in.MaxLineBytes = cfg.Input.WithDefaults().MaxBytes
-		}
-		// Check the input options before the output directory is touched.
-		if _, err := source.NewFile(in, dec, log, nil); err != nil {
-			return nil, err
-		}
-		out, start, done, err := sink.OpenOrdered(opts.Files.Output)
-		if err != nil {
-			return nil, err
-		}
-		g.Sink, g.Out, g.Start = out, out, start
-		if done {
-			g.AlreadyComplete = true
-			return g, nil
-		}
-		in.Start = start
-		fs, err := source.NewFile(in, dec, log, out)
-		if err != nil {
-			_ = out.Close()
-			return nil, err
-		}
-		src, g.Files = fs, fs
-	} else {
-		if router.Templated() && len(lps) == 0 {
-			log.Warn("routes use language templates but the model names no language pairs; output topics are checked as they are used")
-		}
-		inputs := cfg.Kafka.Topics
-		if opts.Backfill != nil {
-			inputs = []string{opts.Backfill.Topic}
-		}
-		outBrokers, outConn, err := cfg.Output()
-		if err != nil {
-			return nil, err
-		}
-		for _, w := range append(cfg.Kafka.Conn.Warnings(), outConn.Warnings()...) {
-			log.Warn(w)
-		}
-		// Connection problems (wrong password, unknown CA, plaintext on a
-		// TLS listener) end start-up with one explained line, instead of a
-		// consumer group retrying them forever in the background.
-		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err = cfg.Kafka.Conn.Probe(pctx, cfg.Kafka.Brokers)
-		cancel()
-		if err != nil {
-			return nil, err // explained: "kafka: authentication failed for ..."
-		}
-		if err := CheckTopics(ctx, cfg.Kafka.Brokers, cfg.Kafka.Conn, inputs); err != nil {
-			return nil, err
-		}
-		if err := CheckTopics(ctx, outBrokers, outConn, router.Topics(lps)); err != nil {
-			return nil, err
-		}
-		expect = router.Topics(lps)
-		m.LimitLangPairs(lps)
-		if hot, ok := sc.(*scorer.Reloading); ok {
-			// A reloaded model may name new language pairs: their output
-			// topics must exist before it is swapped in.
-			hot.Check = func(ctx context.Context, next *scorer.Scorer) error {
-				lps := LangPairs(next, cfg.Input.LangPairs)
-				if err := CheckTopics(ctx, outBrokers, outConn, router.Topics(lps)); err != nil {
-					return err
-				}
-				m.LimitLangPairs(lps)
-				return nil
-			}
-		}
-		tr, err := outConn.Transport()
-		if err != nil {
-			return nil, err
-		}
-		snk, err := sink.NewKafka(sink.KafkaConfig{Brokers: outBrokers, Transport: tr})
-		if err != nil {
-			return nil, err
-		}
-		if opts.Backfill != nil {
-			bc := *opts.Backfill
-			if len(bc.Brokers) == 0 {
-				bc.Brokers = cfg.Kafka.Brokers
-			}
-			if bc.MaxFetchBytes <= 0 {
-				bc.MaxFetchBytes = cfg.Kafka.MaxFetchBytes
-			}
-			bc.Conn = cfg.Kafka.Conn
-			bf, err := source.NewBackfill(ctx, bc, dec, log)
-			if err != nil {
-				_ = snk.Close()
-				return nil, err
-			}
-			src, g.Sink, g.Backfill = bf, snk, bf
-		} else {
-			kc := cfg.Kafka
-			// The partition readers' prefetch gets half the byte budget of
-			// the queue, so fetched-ahead messages are bounded in bytes too.
-			kc.PrefetchBytes = cfg.Pipeline.WithDefaults().QueueBytes / 2
-			kc.MaxMessageBytes = cfg.Input.WithDefaults().MaxBytes
-			ks := source.NewKafka(kc, dec, m, log)
-			g.kafka, g.brokers, g.conn = ks, cfg.Kafka.Brokers, cfg.Kafka.Conn
-			if opts.Registry != nil {
-				opts.Registry.MustRegister(ks.Collector())
-			}
-			src, g.Sink = ks, snk
-		}
+	b := &builder{ctx: ctx, cfg: cfg, sc: sc, opts: opts, log: log, dec: pipeline.NewDecoder(cfg.Input),
+		g: &Wired{Router: router, Metrics: pipeline.NewMetrics(reg), model: sc}}
+	var err error
+	switch {
+	case opts.Files != nil:
+		err = b.buildFiles()
+	case opts.Backfill != nil:
+		err = b.buildBackfill()
+	default:
+		err = b.buildKafka()
 	}
-	pc := cfg.Pipeline
+	if err != nil || b.g.AlreadyComplete {
+		return b.g, err
+	}
+	if err := b.buildEngine(); err != nil {
+		return nil, err
+	}
+	return b.g, nil
+}
+
+// builder is one Build: what the mode builders share and fill in.
+type builder struct {
+	ctx  context.Context
+	cfg  *Config
+	sc   GateScorer
+	opts Options
+	log  *slog.Logger
+	dec  *pipeline.Decoder
+	g    *Wired
+	// src is the mode's source; expect the output topics checked to
+	// exist at start-up.
+	src    pipeline.Source
+	expect []string
+}
+
+// buildEngine is the one engine builder: the engine (with the rule
+// prefilter) over the mode's source and sink, and the gate that runs them.
+func (b *builder) buildEngine() error {
+	pc := b.cfg.Pipeline
 	if pc.Workers <= 0 {
-		sessions, _ := sc.PoolSize()
+		sessions, _ := b.sc.PoolSize()
 		pc.Workers = sessions + 1 // one more than sessions: a batch writes while the next scores
 	}
-	eng := pipeline.NewEngine(pc.EngineConfig, sc, router, g.Sink, m, log)
-	if !cfg.Rules.Disabled {
-		checker, err := rules.New(cfg.Rules)
+	eng := pipeline.NewEngine(pc.EngineConfig, b.sc, b.g.Router, b.g.Sink, b.g.Metrics, b.log)
+	if !b.cfg.Rules.Disabled {
+		checker, err := rules.New(b.cfg.Rules)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		eng.Prefilter = checker
 	}
-	eng.ExpectTopics(expect...)
-	g.Gate = &pipeline.Gate{Source: src, Engine: eng, QueueSize: pc.QueueSize, QueueBytes: pc.WithDefaults().QueueBytes, DrainTimeout: pc.DrainTimeout, Log: log}
-	return g, nil
+	eng.ExpectTopics(b.expect...)
+	b.g.Gate = &pipeline.Gate{Source: b.src, Engine: eng, QueueSize: pc.QueueSize, QueueBytes: pc.WithDefaults().QueueBytes, DrainTimeout: pc.DrainTimeout, Log: b.log}
+	return nil
 }
 
 // Close closes the sink: call it after Run has returned.
