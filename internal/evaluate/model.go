@@ -16,11 +16,8 @@ type ManifestView struct {
 // FromManifest is the evaluation view of a model's manifest: model.json is
 // parsed and validated once, by scorer.LoadManifest.
 func FromManifest(m *scorer.Manifest) *ManifestView {
-	info := &ManifestView{Dir: m.Dir, Name: m.Name, Version: m.Version, DefaultOutput: m.DefaultOutput}
-	for _, o := range m.Outputs {
-		info.Outputs = append(info.Outputs, o)
-	}
-	return info
+	return &ManifestView{Dir: m.Dir, Name: m.Name, Version: m.Version, DefaultOutput: m.DefaultOutput,
+		Outputs: append([]scorer.OutputSpec(nil), m.Outputs...)}
 }
 
 // OutputIndex returns the manifest position of the named output, or -1.
