@@ -47,7 +47,7 @@ export CGO_LDFLAGS := -L$(NATIVE_LIB)
 TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: test-faults test-fuzz test-deploy
+.PHONY: test-faults test-flaky test-fuzz test-deploy
 .PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint vet staticcheck fmt-check env clean
 
 all: build
@@ -121,6 +121,21 @@ test-faults: native
 	@mkdir -p bin
 	QEGATE_FAULTS_REPORT=$(CURDIR)/bin/faults-report.json GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' \
 		$(GO) test -count=1 -timeout 30m -tags 'integration faults' -run '^TestFaults$$' -v ./cmd/qegate
+
+## test-flaky: hunt flakes: every integration suite N times in a row (not part of `make test`)
+# N=5 by default; FLAKY_RUN narrows to some tests, FLAKY_PKGS to some packages
+# (default: those with *_integration_test.go), e.g.
+#   make test-flaky N=20 FLAKY_RUN=TestReadinessAndHotReload FLAKY_PKGS=./internal/app
+#   make test-flaky N=2 FLAKY_TAGS='integration faults' FLAKY_RUN='^TestFaults$$' FLAKY_PKGS=./cmd/qegate
+# -count runs each test N times in one test binary; any failing run fails the target.
+N ?= 5
+FLAKY_RUN ?= .
+FLAKY_TAGS ?= $(TEST_TAGS)
+FLAKY_PKGS ?= $(addprefix ./,$(sort $(dir $(wildcard */*_integration_test.go */*/*_integration_test.go))))
+FLAKY_TIMEOUT ?= 4h
+test-flaky: native
+	GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' $(GO) test -race -count=$(N) -timeout $(FLAKY_TIMEOUT) \
+		-tags '$(FLAKY_TAGS)' -run '$(FLAKY_RUN)' $(FLAKY_PKGS)
 
 ## test-fuzz: short fuzz runs of decoding, routing, the tracker, the rules and audit ids (FUZZTIME=10m by hand)
 FUZZTIME ?= 10s

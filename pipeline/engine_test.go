@@ -170,13 +170,12 @@ func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
 		if got := batches(); got != "[4 4]" || acked.Load() != 8 {
 			t.Fatalf("before the deadline: batches %s, %d acked; want [4 4] and 8", got, acked.Load())
 		}
-		// Time passes only on the bubble's clock: this sleep is the wait.
-		time.Sleep(wait - time.Nanosecond)
+		time.Sleep(wait - time.Nanosecond) // scenario, on the bubble's clock: up to 1ns before the deadline
 		synctest.Wait()
 		if got := batches(); got != "[4 4]" {
 			t.Fatalf("1ns before the deadline: batches %s, want [4 4]", got)
 		}
-		time.Sleep(time.Nanosecond) // the bubble's clock reaches the deadline
+		time.Sleep(time.Nanosecond) // scenario, on the bubble's clock: the deadline
 		synctest.Wait()
 		if got := batches(); got != "[4 4 1]" || acked.Load() != 9 {
 			t.Fatalf("at the deadline: batches %s, %d acked; want [4 4 1] and 9", got, acked.Load())
