@@ -10,7 +10,6 @@ import (
 
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
-	"github.com/qegate/qegate/sink"
 )
 
 // TestByteBudgetWakesOnRelease: an acquire that does not fit waits, is not
@@ -72,7 +71,7 @@ type stalledSink struct {
 	open chan struct{}
 }
 
-func (s *stalledSink) Write(ctx context.Context, recs []sink.Record) error {
+func (s *stalledSink) Write(ctx context.Context, recs []qe.Record) error {
 	select {
 	case <-s.open:
 	case <-ctx.Done():
