@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -682,7 +683,10 @@ func (c *scenario) copyTimes() map[string][]time.Time {
 // one process writing a record twice (a writer retry after a lost
 // acknowledgement); copies on both sides are work done before at and
 // redone after it (redelivered, because it was not committed).
-func splitDuplicates(copies map[string][]time.Time, at time.Time) (sameProcess, redelivered int, examples []string) {
+// gaps holds, for the same-process copies, the time between the first and
+// the last copy of each position (a retry after a timed-out acknowledgement
+// comes at least the writer's timeout later).
+func splitDuplicates(copies map[string][]time.Time, at time.Time) (sameProcess, redelivered int, examples []string, gaps []time.Duration) {
 	for pos, ts := range copies {
 		if len(ts) < 2 {
 			continue
@@ -700,10 +704,13 @@ func splitDuplicates(copies map[string][]time.Time, at time.Time) (sameProcess, 
 			}
 		} else {
 			sameProcess += len(ts) - 1
+			first, last := slices.MinFunc(ts, time.Time.Compare), slices.MaxFunc(ts, time.Time.Compare)
+			gaps = append(gaps, last.Sub(first))
 		}
 	}
 	sort.Strings(examples)
-	return sameProcess, redelivered, examples
+	slices.Sort(gaps)
+	return sameProcess, redelivered, examples, gaps
 }
 
 func (c *scenario) record(rep *audit.Report) {
@@ -1051,8 +1058,11 @@ func (c *scenario) runSigtermSlowDrain() {
 	c.start()
 	c.drainAll(5 * time.Minute)
 	c.check = func(rep *audit.Report) {
-		retried, redelivered, examples := splitDuplicates(c.copyTimes(), exited)
+		retried, redelivered, examples, gaps := splitDuplicates(c.copyTimes(), exited)
 		c.res.Details["duplicated_by_writer_retries"] = retried
+		if len(gaps) > 0 {
+			c.res.Details["writer_retry_copies_apart_s"] = []float64{gaps[0].Seconds(), gaps[len(gaps)-1].Seconds()}
+		}
 		c.res.Details["redelivered_after_sigterm"] = redelivered
 		c.res.Details["engine_write_retries_logged"] = len(p.logLines("sink write failed; retrying"))
 		if redelivered != 0 {
