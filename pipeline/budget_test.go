@@ -87,7 +87,7 @@ func (s *stalledSink) Write(ctx context.Context, recs []qe.Record) error {
 func TestAdmitBoundsBytesInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &stalledSink{open: make(chan struct{})}
-		r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+		r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 		e := NewEngine(EngineConfig{BatchSize: 2, Workers: 4}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 		queue := make(chan *Item, 64)
 		budget := newByteBudget(3000)

@@ -71,7 +71,7 @@ func TestEngineRoutesEverything(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 			e := NewEngine(EngineConfig{BatchSize: 8, BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, tc.sink, nil, nil)
 			in, acked := feed(t, tc.values)
 			e.Run(context.Background(), in)
@@ -94,7 +94,7 @@ func TestEngineRoutesEverything(t *testing.T) {
 // nothing acked. The bubble's clock makes the 100ms of retries instant.
 func TestEngineHardStopDoesNotAck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+		r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 		s := &pipelinetest.MemSink{FailFirst: 1 << 30} // broker down for good
 		e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 		in, acked := feed(t, []string{pairJSON("a", "bb", "de"), pairJSON("a", "cc", "de")})
@@ -116,7 +116,7 @@ func TestEngineHardStopDoesNotAck(t *testing.T) {
 }
 
 func TestEngineAbandonsRevokedItems(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 	s := &pipelinetest.MemSink{}
 	e := NewEngine(EngineConfig{}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	in := make(chan *Item, 1)
@@ -137,7 +137,7 @@ func TestEngineAbandonsRevokedItems(t *testing.T) {
 func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const wait = 50 * time.Millisecond
-		r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+		r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 		var mu sync.Mutex
 		var sizes []int
 		batches := func() string {
@@ -210,7 +210,7 @@ func (b *batchLimitSink) Write(ctx context.Context, recs []qe.Record) error {
 }
 
 func TestEngineTooLargeDeadLetter(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 	s := &batchLimitSink{limit: 1000}
 	e := NewEngine(EngineConfig{BatchWait: 20 * time.Millisecond, RetryBackoff: time.Millisecond, Workers: 1}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	big := `{"id":"big","src":"` + strings.Repeat("z", 1500) + `","mt":"x","src_lang":"en","tgt_lang":"de",` // truncated JSON: dead letter
@@ -266,7 +266,7 @@ func TestEnginePrefilter(t *testing.T) {
 			sc := &pipelinetest.LengthScorer{}
 			s := &pipelinetest.MemSink{}
 			m := NewMetrics(nil)
-			e := NewEngine(EngineConfig{BatchWait: time.Millisecond}, sc, NewRouter(tc.routes, qe.Model{Name: "m", Version: "1"}), s, m, nil)
+			e := NewEngine(EngineConfig{BatchWait: time.Millisecond}, sc, NewRouter(tc.routes, qe.ModelID{Name: "m", Version: "1"}), s, m, nil)
 			e.Prefilter = checker
 			in, acked := feed(t, tc.values)
 			e.Run(context.Background(), in)

@@ -69,7 +69,7 @@ func TestGateShutdown(t *testing.T) {
 				if !tc.stalled {
 					close(s.open)
 				}
-				r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+				r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 				src := &sliceSource{values: values}
 				g := &Gate{
 					Source:       src,

@@ -23,6 +23,7 @@ import (
 	"github.com/qegate/qegate/internal/kafkatest"
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/testutil"
+	"github.com/qegate/qegate/scorer"
 )
 
 // copyModel copies the tiny test model into a fresh directory the test may
@@ -105,7 +106,7 @@ func waitReady(t *testing.T, base string, want int, within time.Duration) string
 }
 
 // waitRouted waits until the gate has routed n messages.
-func waitRouted(t *testing.T, g *Gate, n int64, within time.Duration) {
+func waitRouted(t *testing.T, g *Wired, n int64, within time.Duration) {
 	t.Helper()
 	testutil.WaitFor(t, within, func() error {
 		if got := g.Engine.Stats().Snapshot().Total.Sum(); got < n {
@@ -136,7 +137,7 @@ func TestReadinessAndHotReload(t *testing.T) {
 	cfg.Routes.Publish, cfg.Routes.PostEdit, cfg.Routes.DeadLetter = "pub", "pe", "dlq"
 	cfg.Model.ModelDir = dir
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	model, err := OpenModel(cfg.Model, log)
+	model, err := scorer.NewReloading(cfg.Model.Config, log)
 	if err != nil {
 		t.Fatal(err)
 	}
