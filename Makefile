@@ -48,7 +48,7 @@ TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: test-faults test-flaky test-fuzz test-deploy
-.PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint vet staticcheck fmt-check env clean
+.PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint lint-py vet staticcheck fmt-check env clean
 
 all: build
 
@@ -97,6 +97,11 @@ $(STATICCHECK):
 staticcheck: native-libs $(STATICCHECK)
 	$(STATICCHECK) -tags '$(LINT_TAGS)' ./...
 
+## lint-py: ruff and mypy over train/ (versions pinned in train/lint-requirements.txt)
+lint-py: venv
+	@$(VENV_PY) -m pip install -q -r train/lint-requirements.txt
+	cd train && .venv/bin/python -m ruff check . && .venv/bin/python -m mypy
+
 vet: native-libs
 	$(GO) vet -tags '$(LINT_TAGS)' ./...
 
@@ -105,10 +110,10 @@ fmt-check:
 	out="$$( [[ -z "$$files" ]] || gofmt -l $$files )"; \
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## lint: gofmt, go vet, staticcheck (all with the test tags); runs all three
+## lint: gofmt, go vet, staticcheck (all with the test tags), ruff and mypy over train/; runs all four
 lint: native-libs $(STATICCHECK)
 	@failed=""; \
-	for check in fmt-check vet staticcheck; do \
+	for check in fmt-check vet staticcheck lint-py; do \
 		$(MAKE) --no-print-directory $$check || failed="$$failed $$check"; \
 	done; \
 	if [[ -n "$$failed" ]]; then echo "=== lint FAILED:$$failed"; exit 1; fi

@@ -25,7 +25,7 @@ func TestDashboardsUseRealMetrics(t *testing.T) {
 	have := rec.names
 	name := regexp.MustCompile(`qegate_[a-z0-9_]+`)
 	root := filepath.Join("..", "..")
-	for _, p := range []string{"deploy/compose/grafana/dashboards/qegate.json", "deploy/helm/qegate/dashboards/qegate.json", "deploy/README.md", "README.md"} {
+	for _, p := range []string{"deploy/compose/grafana/dashboards/qegate.json", "deploy/helm/qegate/dashboards/qegate.json", "deploy/README.md", "README.md", "docs/operations.md", "docs/delivery.md", "docs/filter.md"} {
 		b, err := os.ReadFile(filepath.Join(root, p))
 		if err != nil {
 			t.Fatal(err)

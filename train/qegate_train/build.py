@@ -51,7 +51,6 @@ def build_default(out="models/default", distill=True, threads=None, log_every=50
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     log(f"build-default device={device} threads={torch.get_num_threads()} plan="
         f"{[c['name'] for c in plan]}")
-    from .e5bin import CompactBase
     base = load_base(carry)
     tr = train.load_enc(os.path.join(carry, "train.npz"))
     dv = train.load_enc(os.path.join(carry, "dev.npz"))

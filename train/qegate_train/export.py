@@ -72,7 +72,6 @@ def ort_session(path, threads=1):
 
 def ort_scores(sess, seqs, batch=64):
     from .encode import pad_batch
-    out = []
     order = np.argsort([len(s) for s in seqs])
     res = [None] * len(seqs)
     for i in range(0, len(seqs), batch):

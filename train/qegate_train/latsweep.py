@@ -10,7 +10,6 @@ from .hfbase import load_base
 
 from . import workdir
 from .bench import interleaved_latency
-from .e5bin import CompactBase
 from .export import export_all
 from .ship import dev_seqs
 from .train import TASKS, build_model

@@ -47,8 +47,6 @@ def prf(y, pred):
 
 def best_threshold(score, y):
     """Threshold on score maximising F1 of the acceptable (y=1) class; midpoint between scores."""
-    s = np.unique(score)
-    cands = np.concatenate([[s[0] - 1e-6], (s[1:] + s[:-1]) / 2 if len(s) > 1 else []])
     # vectorised F1 over candidates via sorting
     order = np.argsort(-score)
     ss, yy = score[order], y[order]

@@ -8,7 +8,6 @@ import time
 import numpy as np
 
 from . import data, e5bin, tokjson, vocab, workdir
-from .encode import encode_pairs
 
 
 def carry_dir(base_id=None):

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from . import data, e5bin
+from . import data
 from .metrics import cols_from_scores, evaluate
 
 
@@ -44,7 +44,6 @@ def make(runs_dir, lat_json, model_dir, out_md, fig_dir, log=print):
     ref = runs["multi_L12"]["metrics"]["avg"]
     base_fp32 = {t: ms[f"L12_fp32_t{t}"] for t in (1, 2)}
     base_int8 = {t: ms[f"L12_int8_t{t}"] for t in (1, 2)}
-    L = []
     lines = []
     P = lines.append
 

@@ -11,7 +11,6 @@ import torch
 
 from . import data, e5bin, workdir
 from .bench import interleaved_latency
-from .e5bin import CompactBase
 from .encode import encode_pairs
 from .export import export_all, ort_scores, ort_session, write_model_json
 from .metrics import cols_from_scores, evaluate
@@ -123,7 +122,7 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
                                   for k, v in lat.items()},
                "latency_note": "median ms, ONNX Runtime CPU, batch 1, 200 dev pairs; base = "
                                f"unpruned {base.NL}-layer fp32 export of the same recipe"}
-    doc = write_model_json(os.path.join(out, "model.json"), name or f"qegate-e5s-L{layers}", kinds,
+    write_model_json(os.path.join(out, "model.json"), name or f"qegate-e5s-L{layers}", kinds,
                            thresholds=thresholds, metrics=metrics, provenance=prov,
                            size_bytes=size, latency_ms=lat["t1"]["median_ms"])
     from tokenizers import Tokenizer

@@ -1,10 +1,7 @@
 """The GPU sweep (one device call): default candidate first, then teacher/baseline, pruning sweep,
 single-task and bilingual comparisons. Results are re-packed into $OUT after every run."""
-import io
-import json
 import os
 import shutil
-import sys
 import tarfile
 import time
 

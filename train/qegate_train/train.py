@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 
 from .data import PAIRS
-from .e5bin import CompactBase
 from .encode import pair_ids
 from .metrics import cols_from_scores, evaluate
 from .model import QEModel
@@ -75,7 +74,6 @@ def run_one(cfg, base, tr, dv, device, out_dir, teacher=None, log=print):
     name, kinds = cfg["name"], TASKS[cfg.get("task", "multi")]
     cols = [["z", "da51", "da70"].index(k) for k in kinds]
     torch.manual_seed(cfg.get("seed", 0))
-    rng = np.random.default_rng(cfg.get("seed", 0))
     trd = tr if not cfg.get("pairs") else _subset(tr, np.isin(tr["lp"], cfg["pairs"]))
     dvd = dv if not cfg.get("pairs") else _subset(dv, np.isin(dv["lp"], cfg["pairs"]))
     model = build_model(base, cfg["layers"], kinds).to(device)

@@ -19,7 +19,7 @@ Layout (names relative to the root):
   babel/             babel wheel, unpacked (CLDR multi-script sample for unk-rate)
   glassbox/          glassbox: cached batch-1 scores of a model on train/dev, report.json/.md
   <name>/            long-run --name <name>: checkpoint, log.txt, results
-  scripts/           scratch of the one-off train/scripts/
+  scripts/           scratch of the one-off experiments (qegate_train.experiments)
   report_tables.md   tables written by `report`
 """
 import os

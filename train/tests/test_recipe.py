@@ -1,7 +1,5 @@
-import os
 
 import numpy as np
-import pytest
 import torch
 
 from qegate_train import e5bin, tokjson, vocab
