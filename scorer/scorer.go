@@ -82,12 +82,18 @@ type Config struct {
 	// Thresholds replaces the decision output's thresholds from model.json.
 	// Nil: use the manifest's.
 	Thresholds *Thresholds `mapstructure:"-"`
+	// CriticalThresholds replaces the critical output's thresholds from
+	// model.json. Nil: use the manifest's. Ignored for a model without a
+	// critical output.
+	CriticalThresholds *Thresholds `mapstructure:"-"`
 }
 
 // Scorer scores pairs with one model. It is safe for concurrent use.
 type Scorer struct {
 	man        *Manifest
 	decision   int // position of the decision output in man.Outputs
+	critical   int // position of the critical output in man.Outputs; -1: none
+	critTh     *Thresholds
 	enc        encoder
 	tok        *tokenizers.Tokenizer
 	pool       *sessionPool
@@ -131,6 +137,20 @@ func New(cfg Config) (*Scorer, error) {
 	}
 	if s.decision < 0 {
 		return nil, fmt.Errorf("scorer: output %q is not in %s", cfg.Output, filepath.Join(cfg.ModelDir, ManifestFile))
+	}
+	if man.Outputs[s.decision].Kind == KindCritical {
+		return nil, fmt.Errorf("scorer: output %q is the critical-error output: it flags pairs, it cannot decide acceptability (choose a classification or regression output)", cfg.Output)
+	}
+	s.critical = -1
+	for i := range man.Outputs {
+		if o := &man.Outputs[i]; o.Kind == KindCritical {
+			s.critical = i
+			th := cfg.CriticalThresholds
+			if th == nil {
+				th = &Thresholds{Default: o.DefaultThreshold, ByLangPair: o.Thresholds}
+			}
+			s.critTh = th.clone()
+		}
 	}
 	s.model = qe.Model{Name: man.Name, Version: man.Version, Output: cfg.Output}
 	maxLen := cfg.MaxLen
@@ -214,6 +234,24 @@ func (s *Scorer) Model() qe.Model { return s.model }
 // DecisionOutput returns the output that qe.Result.Score and Acceptable use.
 func (s *Scorer) DecisionOutput() OutputSpec { return s.man.Outputs[s.decision] }
 
+// CriticalOutput returns the critical-error output and true, or false when
+// the model has none.
+func (s *Scorer) CriticalOutput() (OutputSpec, bool) {
+	if s.critical < 0 {
+		return OutputSpec{}, false
+	}
+	return s.man.Outputs[s.critical], true
+}
+
+// CriticalThreshold returns the critical-error threshold applied to
+// language pair lp, and false when the model has no critical output.
+func (s *Scorer) CriticalThreshold(lp string) (float32, bool) {
+	if s.critical < 0 {
+		return 0, false
+	}
+	return s.critTh.For(lp), true
+}
+
 // PoolSize returns the number of sessions and the intra-op threads of each.
 func (s *Scorer) PoolSize() (sessions, intraOpThreads int) {
 	return s.spec.sessions, s.spec.intraOpThreads
@@ -255,6 +293,10 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 	}
 	th := s.thresholds.Load()
 	res := make([]qe.Result, len(outs))
+	var crits []qe.Critical // one allocation for the batch's verdicts
+	if s.critical >= 0 {
+		crits = make([]qe.Critical, len(outs))
+	}
 	for i, o := range outs {
 		r := qe.Result{Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
 		if glass {
@@ -270,6 +312,12 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 		}
 		r.Score = o[s.decision]
 		r.Acceptable = r.Score >= r.Threshold
+		if crits != nil {
+			c := &crits[i]
+			c.Prob, c.Threshold = o[s.critical], s.critTh.For(b.langPairs[i])
+			c.Flagged = c.Prob >= c.Threshold
+			r.Critical = c
+		}
 		res[i] = r
 	}
 	return res, nil
