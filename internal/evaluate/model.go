@@ -6,7 +6,7 @@ import "github.com/qegate/qegate/scorer"
 type Output struct {
 	Name             string             `json:"name"`
 	Index            int                `json:"index"`
-	Kind             string             `json:"kind"` // "classification" or "regression"
+	Kind             string             `json:"kind"` // "classification", "regression" or "critical"
 	Transform        string             `json:"transform"`
 	Label            string             `json:"label"`
 	DAThreshold      *float64           `json:"da_threshold,omitempty"`
@@ -76,11 +76,12 @@ func (m *ModelInfo) ClassifierFor(da float64) int {
 	return m.DecisionIndex()
 }
 
-// CorrelationIndex returns the manifest position of the first regression output,
-// else the decision output's position.
+// CorrelationIndex returns the manifest position of the first regression output
+// other than hter (predicted edit rate: lower is better, so it correlates
+// negatively with DA), else the decision output's position.
 func (m *ModelInfo) CorrelationIndex() int {
 	for i, o := range m.Outputs {
-		if o.Kind == "regression" {
+		if o.Kind == "regression" && o.Name != "hter" {
 			return i
 		}
 	}
