@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/qegate/qegate/internal/qe"
-	"github.com/qegate/qegate/sink"
 )
 
 // Scorer labels translation pairs; *scorer.Scorer implements it. Score
@@ -22,12 +21,12 @@ type Scorer interface {
 }
 
 // Sink is where routed records go. Write returns nil only once every record
-// is durable; on error it may return sink.WriteErrors to say which failed,
-// marking those no retry can deliver with sink.PermanentError. Write is
+// is durable; on error it may return qe.WriteErrors to say which failed,
+// marking those no retry can deliver with qe.PermanentError. Write is
 // called from several workers at once. The engine never calls Close: the
 // owner of the sink closes it after the engine has stopped.
 type Sink interface {
-	Write(ctx context.Context, recs []sink.Record) error
+	Write(ctx context.Context, recs []qe.Record) error
 	Close() error
 }
 
@@ -180,9 +179,8 @@ func (e *Engine) batch(ctx context.Context, in <-chan *Item, out chan<- []*Item)
 
 // routed pairs a record with the item it came from.
 type routed struct {
-	it    *Item
-	route Route
-	rec   sink.Record
+	it  *Item
+	rec qe.Record
 	// res is the model's verdict; scored is false for dead letters and
 	// rule rejections.
 	res    qe.Result
@@ -234,7 +232,7 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 			// code a sender invents is "other", in stats as in metrics.
 			lp = e.metrics.langLabel(o.it.Pair.LangPair())
 		}
-		e.stats.add(lp, o.route)
+		e.stats.add(lp, o.rec.Route)
 		e.metrics.observe(o, lp, now)
 		o.it.Ack()
 	}
@@ -247,7 +245,7 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 	var valid []int
 	for i, it := range items {
 		if it.Err != nil {
-			outs[i] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+			outs[i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
 			continue
 		}
 		if e.Prefilter != nil {
@@ -256,10 +254,10 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 				rec, err := e.router.RuleRejected(it, v)
 				if err != nil {
 					it.Err = &InputError{"rule verdict: " + err.Error()}
-					outs[i] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+					outs[i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
 					continue
 				}
-				outs[i] = routed{it: it, route: RoutePostEdit, rec: rec, rule: v.Rule}
+				outs[i] = routed{it: it, rec: rec, rule: v.Rule}
 				continue
 			}
 		}
@@ -297,8 +295,8 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 					return nil, false
 				}
 				it := items[valid[j]]
-				it.Err = &InputError{"scoring failed: " + sink.Reason(err)}
-				outs[valid[j]] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+				it.Err = &InputError{"scoring failed: " + qe.Reason(err)}
+				outs[valid[j]] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
 				valid[j] = -1
 				continue
 			}
@@ -310,13 +308,13 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 			continue
 		}
 		it := items[i]
-		route, rec, err := e.router.Scored(it, res[j])
+		_, rec, err := e.router.Scored(it, res[j])
 		if err != nil {
 			it.Err = &InputError{"scoring failed: " + err.Error()}
-			outs[i] = routed{it: it, route: RouteDeadLetter, rec: e.router.DeadLetter(it, it.Err.Error())}
+			outs[i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
 			continue
 		}
-		outs[i] = routed{it: it, route: route, rec: rec, res: res[j], scored: true}
+		outs[i] = routed{it: it, rec: rec, res: res[j], scored: true}
 	}
 	return outs, true
 }
@@ -333,7 +331,7 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 	// missingSince is when each record's topic was first reported unknown.
 	missingSince := map[int]time.Time{}
 	for len(pending) > 0 {
-		recs := make([]sink.Record, len(pending))
+		recs := make([]qe.Record, len(pending))
 		for j, i := range pending {
 			recs[j] = outs[i].rec
 		}
@@ -346,9 +344,9 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		var werrs sink.WriteErrors
+		var werrs qe.WriteErrors
 		if !errors.As(err, &werrs) || len(werrs) != len(pending) {
-			werrs = make(sink.WriteErrors, len(pending))
+			werrs = make(qe.WriteErrors, len(pending))
 			for j := range werrs {
 				werrs[j] = err
 			}
@@ -356,20 +354,20 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 		next := pending[:0:0]
 		for j, i := range pending {
 			if werrs[j] == nil {
-				e.markKnown([]sink.Record{outs[i].rec})
+				e.markKnown([]qe.Record{outs[i].rec})
 				continue
 			}
-			if sink.IsMissingTopic(werrs[j]) {
+			if qe.IsMissingTopic(werrs[j]) {
 				// Written alone, the error names this record's own topic
 				// (kafka-go fails a whole call for one unknown topic).
 				alone := e.writeAlone(ctx, outs[i].rec)
 				switch {
 				case alone == nil:
-					e.markKnown([]sink.Record{outs[i].rec})
+					e.markKnown([]qe.Record{outs[i].rec})
 					delete(missingSince, i)
 				case ctx.Err() != nil:
 					return false
-				case !sink.IsMissingTopic(alone):
+				case !qe.IsMissingTopic(alone):
 					next = append(next, i) // anything else: the next round sorts it out
 				default:
 					if !e.missingTopic(outs, i, missingSince, alone) {
@@ -379,7 +377,7 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 				}
 				continue
 			}
-			if !sink.IsPermanent(werrs[j]) {
+			if !qe.IsPermanent(werrs[j]) {
 				next = append(next, i)
 				continue
 			}
@@ -392,11 +390,10 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 			case alone == nil:
 			case ctx.Err() != nil:
 				return false
-			case !sink.IsPermanent(alone):
+			case !qe.IsPermanent(alone):
 				next = append(next, i)
-			case outs[i].route != RouteDeadLetter:
-				reason := "cannot deliver to " + outs[i].rec.Topic + ": " + sink.Reason(alone)
-				outs[i].route = RouteDeadLetter
+			case outs[i].rec.Route != qe.RouteDeadLetter:
+				reason := "cannot deliver to " + outs[i].rec.Topic + ": " + qe.Reason(alone)
 				outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
 				next = append(next, i)
 			case !outs[i].valueDropped && outs[i].rec.Value != nil:
@@ -405,9 +402,9 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 				// max.message.bytes or the writer's batch size). Retrying it
 				// forever would stall the partition: keep key, headers and
 				// reason, drop the value, say so.
-				reason := string(outs[i].rec.Header(qe.HeaderError)) + fmt.Sprintf("; value of %d bytes dropped: ", len(outs[i].rec.Value)) + sink.Reason(alone)
+				reason := string(outs[i].rec.Header(qe.HeaderError)) + fmt.Sprintf("; value of %d bytes dropped: ", len(outs[i].rec.Value)) + qe.Reason(alone)
 				outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
-				outs[i].rec.Value = nil
+				outs[i].rec.Value, outs[i].rec.Input = nil, nil
 				outs[i].valueDropped = true
 				next = append(next, i)
 			case !outs[i].keyDropped:
@@ -422,7 +419,7 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 				// hundred bytes (not authorised, invalid): no retry changes
 				// that, and retrying forever would stall the partition
 				// unseen. Stop, unacked: the input is redelivered once fixed.
-				e.fail(fmt.Errorf("dead-letter topic %q refuses a bare record (%s); stopping with the record unacked", outs[i].rec.Topic, sink.Reason(alone)))
+				e.fail(fmt.Errorf("dead-letter topic %q refuses a bare record (%s); stopping with the record unacked", outs[i].rec.Topic, qe.Reason(alone)))
 				return false
 			}
 		}
@@ -443,21 +440,21 @@ func (e *Engine) write(ctx context.Context, outs []routed) bool {
 // oneWriter is a sink that can write a record in a request of its own
 // (*sink.Kafka): its Write may batch records of concurrent calls together.
 type oneWriter interface {
-	WriteOne(ctx context.Context, rec sink.Record) error
+	WriteOne(ctx context.Context, rec qe.Record) error
 }
 
 // writeAlone writes rec so that an error concerns rec alone.
-func (e *Engine) writeAlone(ctx context.Context, rec sink.Record) error {
+func (e *Engine) writeAlone(ctx context.Context, rec qe.Record) error {
 	if ow, ok := e.sink.(oneWriter); ok {
 		return unwrapOne(ow.WriteOne(ctx, rec))
 	}
-	return unwrapOne(e.sink.Write(ctx, []sink.Record{rec}))
+	return unwrapOne(e.sink.Write(ctx, []qe.Record{rec}))
 }
 
 // unwrapOne returns the error of a one-record Write, unwrapping the
-// per-record sink.WriteErrors a sink may return.
+// per-record qe.WriteErrors a sink may return.
 func unwrapOne(err error) error {
-	var werrs sink.WriteErrors
+	var werrs qe.WriteErrors
 	if errors.As(err, &werrs) && len(werrs) == 1 {
 		return werrs[0]
 	}
@@ -497,7 +494,7 @@ func (e *Engine) ExpectTopics(topics ...string) {
 	}
 }
 
-func (e *Engine) markKnown(recs []sink.Record) {
+func (e *Engine) markKnown(recs []qe.Record) {
 	for _, r := range recs {
 		if _, ok := e.known.Load(r.Topic); !ok {
 			e.known.Store(r.Topic, true)
@@ -520,13 +517,12 @@ func (e *Engine) missingTopic(outs []routed, i int, since map[int]time.Time, err
 	}
 	topic := outs[i].rec.Topic
 	_, known := e.known.Load(topic)
-	if known || outs[i].route == RouteDeadLetter {
+	if known || outs[i].rec.Route == qe.RouteDeadLetter {
 		e.fail(fmt.Errorf("output topic %q does not exist any more (deleted?) after %s of retries; stopping with its records unacked, so they are redelivered once it exists: %w",
 			topic, e.cfg.MissingTopicTimeout, err))
 		return false
 	}
 	reason := "cannot deliver to " + topic + ": topic does not exist"
-	outs[i].route = RouteDeadLetter
 	outs[i].rec = e.router.DeadLetter(outs[i].it, reason)
 	delete(since, i)
 	return true
@@ -534,16 +530,18 @@ func (e *Engine) missingTopic(outs []routed, i int, since map[int]time.Time, err
 
 // bareDeadLetter keeps only the reason and the input position of a dead
 // letter, saying what was dropped.
-func bareDeadLetter(rec sink.Record, cause error) sink.Record {
+func bareDeadLetter(rec qe.Record, cause error) qe.Record {
 	hb := 0
 	for _, h := range rec.Headers {
 		if h.Key != qe.HeaderError && h.Key != qe.HeaderSource {
 			hb += len(h.Key) + len(h.Value)
 		}
 	}
-	reason := string(rec.Header(qe.HeaderError)) + fmt.Sprintf("; key of %d bytes and %d header bytes dropped: ", len(rec.Key), hb) + sink.Reason(cause)
-	return sink.Record{Topic: rec.Topic, Headers: []qe.Header{
-		{Key: qe.HeaderError, Value: []byte(reason)},
-		{Key: qe.HeaderSource, Value: rec.Header(qe.HeaderSource)},
-	}}
+	reason := string(rec.Header(qe.HeaderError)) + fmt.Sprintf("; key of %d bytes and %d header bytes dropped: ", len(rec.Key), hb) + qe.Reason(cause)
+	return qe.Record{Topic: rec.Topic, Seq: rec.Seq, Route: qe.RouteDeadLetter, LangPair: rec.LangPair,
+		Verdict: qe.Verdict{Route: rec.Verdict.Route, Reason: reason, Source: rec.Verdict.Source},
+		Headers: []qe.Header{
+			{Key: qe.HeaderError, Value: []byte(reason)},
+			{Key: qe.HeaderSource, Value: rec.Header(qe.HeaderSource)},
+		}}
 }

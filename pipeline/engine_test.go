@@ -15,7 +15,6 @@ import (
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
 	"github.com/qegate/qegate/pipeline/rules"
-	"github.com/qegate/qegate/sink"
 )
 
 func feed(t *testing.T, values []string) (chan *Item, *atomic.Int64) {
@@ -172,10 +171,10 @@ type batchLimitSink struct {
 	limit int
 }
 
-func (b *batchLimitSink) Write(ctx context.Context, recs []sink.Record) error {
+func (b *batchLimitSink) Write(ctx context.Context, recs []qe.Record) error {
 	for _, r := range recs {
 		if len(r.Value) > b.limit {
-			return &sink.PermanentError{Err: errors.New("message size too large")}
+			return &qe.PermanentError{Err: errors.New("message size too large")}
 		}
 	}
 	return b.MemSink.Write(ctx, recs)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
-	"github.com/qegate/qegate/sink"
 )
 
 // brokenScorer scores like LengthScorer but returns NaN for MT "nan" and
@@ -127,8 +126,8 @@ func TestWithQERejectsNonFinite(t *testing.T) {
 		}
 	}
 	// The encoder itself is checked too, not only the numbers.
-	if _, err := withQE([]byte(`{"a":1}`), qeObject{Score: json.Number("NaN")}, false); err == nil {
-		t.Error("withQE encoded an invalid number")
+	if _, err := (qe.Verdict{Score: json.Number("NaN")}).AddTo([]byte(`{"a":1}`)); err == nil {
+		t.Error("AddTo encoded an invalid number")
 	}
 }
 
@@ -182,7 +181,7 @@ func TestEngineOversizedKeyNeverRetriedForever(t *testing.T) {
 			if e.Err() != nil || acked != 2 {
 				t.Fatalf("acked %d of 2, engine err %v", acked, e.Err())
 			}
-			var dl []sink.Record
+			var dl []qe.Record
 			for _, r := range ms.Records() {
 				if r.Topic == "dlq" {
 					dl = append(dl, r)

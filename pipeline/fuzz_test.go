@@ -49,7 +49,7 @@ func FuzzRoute(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if route != r.Decide(res) || route == RouteDeadLetter {
+		if route != r.Decide(res) || route == qe.RouteDeadLetter {
 			t.Fatalf("route %v, Decide says %v", route, r.Decide(res))
 		}
 		var in, out map[string]any

@@ -66,14 +66,14 @@ func TestRouterScored(t *testing.T) {
 	base := `{"id":"x","src":"a","mt":"b","src_lang":"en","tgt_lang":"de","n":1.50}`
 	tests := []struct {
 		score     float32
-		wantRoute Route
+		wantRoute qe.Route
 		wantTopic string
 		wantLabel string
 	}{
-		{0.9, RoutePublish, "publish.de", "acceptable"},
-		{0.1, RoutePostEdit, "postedit.de", "rejected"},
-		{0.52, RouteReview, "review.en-de", "acceptable"},
-		{0.47, RouteReview, "review.en-de", "rejected"},
+		{0.9, qe.RouteAccepted, "publish.de", "acceptable"},
+		{0.1, qe.RouteRejected, "postedit.de", "rejected"},
+		{0.52, qe.RouteReview, "review.en-de", "acceptable"},
+		{0.47, qe.RouteReview, "review.en-de", "rejected"},
 	}
 	for _, tc := range tests {
 		route, rec, err := r.Scored(mk(base), fakeResult(tc.score))

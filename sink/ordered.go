@@ -1,9 +1,7 @@
 package sink
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,29 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/qegate/qegate/internal/qe"
 )
-
-// InputPos is a line's place in a filter's input, as the checkpoint records
-// it: after the line, File and Line name it and Global and Seq count the
-// lines read (all shards) and fed (this shard) up to and including it. The
-// zero value is the start of the input.
-type InputPos struct {
-	// File indexes the input paths.
-	File int `json:"file"`
-	// Line is the 1-based line in that file (0: none yet).
-	Line int64 `json:"line"`
-	// Global counts lines read across all inputs, for sharding.
-	Global int64 `json:"global"`
-	// Seq counts lines fed to the pipeline: the next item's Seq.
-	Seq int64 `json:"seq"`
-}
 
 // OrderedConfig configures an Ordered sink.
 type OrderedConfig struct {
@@ -65,9 +46,6 @@ type OrderedConfig struct {
 	// first. Zero means 10000 lines and 5s.
 	CheckpointLines    int
 	CheckpointInterval time.Duration
-	// SrcLangField and TgtLangField name the language fields of scored
-	// records, for the per-pair summary. Empty means src_lang, tgt_lang.
-	SrcLangField, TgtLangField string
 	// Stdout receives the annotated stream when Dir is "-"; nil means
 	// os.Stdout.
 	Stdout io.Writer
@@ -89,7 +67,7 @@ type Checkpoint struct {
 	Version     int              `json:"version"`
 	Fingerprint string           `json:"fingerprint"`
 	Inputs      []string         `json:"inputs"`
-	Pos         InputPos         `json:"pos"`
+	Pos         qe.InputPos      `json:"pos"`
 	Outputs     map[string]int64 `json:"outputs"`
 	Summary     Summary          `json:"summary"`
 	// Complete is set once every input was read to its end, every line
@@ -121,7 +99,17 @@ func newSummary() Summary {
 	return Summary{Routes: map[string]int64{}, ByLangPair: map[string]*LPSummary{}}
 }
 
-func (s *Summary) add(route, lp string, score float64, scored bool) {
+// add counts r: under its topic (the route file's stem; "dead_letter" for
+// dead letters) and its language pair ("invalid" when it has none), with
+// its score in the histograms when it was scored.
+func (s *Summary) add(r qe.Record) {
+	route, lp, dead := r.Topic, r.LangPair, r.Route == qe.RouteDeadLetter
+	if dead {
+		route = qe.RouteDeadLetter.String()
+	}
+	if lp == "" {
+		lp = "invalid"
+	}
 	s.Lines++
 	s.Routes[route]++
 	l := s.ByLangPair[lp]
@@ -130,8 +118,8 @@ func (s *Summary) add(route, lp string, score float64, scored bool) {
 		s.ByLangPair[lp] = l
 	}
 	l.Routes[route]++
-	if scored {
-		bin := int(score * HistogramBins)
+	if r.Scored && !dead {
+		bin := int(r.Score * HistogramBins)
 		bin = max(0, min(bin, HistogramBins-1))
 		s.Histogram[bin]++
 		l.Histogram[bin]++
@@ -162,9 +150,9 @@ type Ordered struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	next      int64 // Seq of the next record to write
-	pending   map[int64]Record
-	positions []InputPos // positions[i] is where Seq next+i ends
-	last      InputPos   // position after the last written record
+	pending   map[int64]qe.Record
+	positions []qe.InputPos // positions[i] is where Seq next+i ends
+	last      qe.InputPos   // position after the last written record
 	files     map[string]*outFile
 	stdout    *outFile
 	fatal     error
@@ -218,7 +206,7 @@ func (o *outFile) flush() error {
 // and truncates every output to its recorded length. It returns the sink
 // and the input position to start reading from (the zero position for a
 // fresh run); done reports a resumed run that had already completed.
-func OpenOrdered(cfg OrderedConfig) (o *Ordered, start InputPos, done bool, err error) {
+func OpenOrdered(cfg OrderedConfig) (o *Ordered, start qe.InputPos, done bool, err error) {
 	if cfg.Window <= 0 {
 		cfg.Window = 4096
 	}
@@ -228,18 +216,12 @@ func OpenOrdered(cfg OrderedConfig) (o *Ordered, start InputPos, done bool, err 
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = 5 * time.Second
 	}
-	if cfg.SrcLangField == "" {
-		cfg.SrcLangField = "src_lang"
-	}
-	if cfg.TgtLangField == "" {
-		cfg.TgtLangField = "tgt_lang"
-	}
 	switch cfg.Compress {
 	case "", "gzip", "zstd":
 	default:
 		return nil, start, false, fmt.Errorf("sink: output compression %q: want gzip or zstd", cfg.Compress)
 	}
-	o = &Ordered{cfg: cfg, pending: map[int64]Record{}, files: map[string]*outFile{}, summary: newSummary(), lastCkpt: time.Now()}
+	o = &Ordered{cfg: cfg, pending: map[int64]qe.Record{}, files: map[string]*outFile{}, summary: newSummary(), lastCkpt: time.Now()}
 	o.cond = sync.NewCond(&o.mu)
 	if cfg.Dir == "" {
 		return nil, start, false, errors.New("sink: output directory: required")
@@ -392,7 +374,7 @@ func (o *Ordered) Resumed() bool { return o.resumed }
 // Admit blocks until seq is within the reorder window of the next record
 // to write, then records pos as where seq ends. It implements
 // source.Ledger; seqs must be admitted in order.
-func (o *Ordered) Admit(ctx context.Context, seq int64, pos InputPos) error {
+func (o *Ordered) Admit(ctx context.Context, seq int64, pos qe.InputPos) error {
 	stop := context.AfterFunc(ctx, func() {
 		o.mu.Lock()
 		o.cond.Broadcast()
@@ -419,7 +401,7 @@ func (o *Ordered) Admit(ctx context.Context, seq int64, pos InputPos) error {
 
 // Write buffers recs and writes every record whose predecessors are all
 // written. It returns nil even after a fatal write error (see Ordered).
-func (o *Ordered) Write(ctx context.Context, recs []Record) error {
+func (o *Ordered) Write(ctx context.Context, recs []qe.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -471,7 +453,7 @@ func (o *Ordered) failLocked(err error) {
 		return
 	}
 	o.fatal = fmt.Errorf("sink: %w", err)
-	o.pending = map[int64]Record{}
+	o.pending = map[int64]qe.Record{}
 	o.cond.Broadcast()
 	if o.cfg.OnFatal != nil {
 		o.cfg.OnFatal(o.fatal)
@@ -524,24 +506,15 @@ func (o *Ordered) file(route string) (*outFile, error) {
 }
 
 // writeOne writes a record to its route file and the annotated stream.
-func (o *Ordered) writeOne(r Record) error {
-	dead := r.Header(qe.HeaderError) != nil
-	var annotated []byte
-	if dead {
-		annotated = annotateDead(r)
-	} else {
-		annotated = annotateScored(r)
-	}
-	route, lp, score, scored := o.classify(r, dead)
-	o.summary.add(route, lp, score, scored)
+func (o *Ordered) writeOne(r qe.Record) error {
+	annotated := annotate(r)
+	o.summary.add(r)
 	if o.stdout != nil {
 		return o.stdout.line(annotated)
 	}
-	routeLine := annotated
-	if !dead && (len(r.Value) == 0 || r.Value[0] != '{' || !json.Valid(r.Value)) {
-		routeLine = envelope(r)
-	} else if !dead {
-		routeLine = r.Value
+	routeLine := annotated // a dead letter's route line says why, as its annotation
+	if r.Route != qe.RouteDeadLetter {
+		routeLine = routeValue(r)
 	}
 	rf, err := o.file(r.Topic)
 	if err != nil {
@@ -555,123 +528,6 @@ func (o *Ordered) writeOne(r Record) error {
 		return err
 	}
 	return af.line(annotated)
-}
-
-func (o *Ordered) classify(r Record, dead bool) (route, lp string, score float64, scored bool) {
-	route = r.Topic
-	if dead {
-		route = "dead_letter"
-	}
-	lp = "invalid"
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(r.Value, &obj) == nil {
-		var s, t string
-		if json.Unmarshal(obj[o.cfg.SrcLangField], &s) == nil && json.Unmarshal(obj[o.cfg.TgtLangField], &t) == nil && s != "" && t != "" {
-			lp = strings.ToLower(strings.ReplaceAll(s+"-"+t, "_", "-"))
-			if len(lp) > 40 || !utf8.ValidString(lp) {
-				lp = "invalid"
-			}
-		}
-	}
-	if v := r.Header(qe.HeaderScore); v != nil && !dead {
-		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
-			score, scored = f, true
-		}
-	}
-	return route, lp, score, scored
-}
-
-// envelope keeps a non-object value and its headers, so nothing is lost.
-func envelope(r Record) []byte {
-	hs := map[string]string{}
-	for _, h := range r.Headers {
-		hs[h.Key] = string(h.Value)
-	}
-	b, _ := json.Marshal(map[string]any{"value_b64": base64.StdEncoding.EncodeToString(r.Value), "headers": hs})
-	return b
-}
-
-// annotateScored adds the input position (qe-source) and, when a rule
-// prefilter set one, the qe-reason header to the record's qe member, so an
-// annotated line names the input line it stands for (shards can be merged
-// back into input order by it).
-func annotateScored(r Record) []byte {
-	extra := map[string]string{}
-	if v := r.Header(qe.HeaderSource); v != nil {
-		extra["source"] = string(v)
-	}
-	if v := r.Header(qe.HeaderReason); v != nil {
-		extra["reason"] = string(v)
-	}
-	if len(extra) == 0 {
-		return r.Value
-	}
-	eb, _ := json.Marshal(extra) // {"reason":...,"source":...}
-	// Fast path: the router appends "qe" as the last member and its object
-	// has no nested objects, so the value ends with "}}" and the last
-	// "qe":{ opens it; splice the fields in before the two closing braces.
-	v := r.Value
-	if i := bytes.LastIndex(v, []byte(`"qe":{`)); i >= 0 && bytes.HasSuffix(v, []byte("}}")) &&
-		bytes.Count(v[i:], []byte("}")) == 2 && !bytes.ContainsRune(v[i:], '\\') {
-		out := make([]byte, 0, len(v)+len(eb)+1)
-		out = append(out, v[:len(v)-2]...)
-		out = append(out, ',')
-		out = append(out, eb[1:len(eb)-1]...)
-		return append(out, "}}"...)
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(v, &obj) != nil {
-		return v
-	}
-	var q map[string]any
-	_ = json.Unmarshal(obj["qe"], &q)
-	if q == nil {
-		q = map[string]any{}
-	}
-	for k, x := range extra {
-		q[k] = x
-	}
-	obj["qe"], _ = json.Marshal(q)
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return v
-	}
-	return b
-}
-
-// annotateDead renders a dead letter as one JSON line that keeps its input
-// and says why: the input object with a "qe" member {route, reason,
-// source}, or, for input that is not an object, {"value": the text (or
-// "value_b64" when not UTF-8), "qe": ...}.
-func annotateDead(r Record) []byte {
-	q := map[string]string{"route": "dead_letter", "reason": string(r.Header(qe.HeaderError)), "source": string(r.Header(qe.HeaderSource))}
-	qb, _ := json.Marshal(q)
-	v := r.Value
-	if len(v) > 0 && v[0] == '{' && json.Valid(v) {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(v, &obj) == nil {
-			if _, has := obj["qe"]; !has && v[len(v)-1] == '}' {
-				body := strings.TrimRight(string(v[:len(v)-1]), " \t\r\n")
-				sep := ","
-				if strings.HasSuffix(body, "{") {
-					sep = ""
-				}
-				return []byte(body + sep + `"qe":` + string(qb) + "}")
-			}
-			obj["qe"] = qb
-			if b, err := json.Marshal(obj); err == nil {
-				return b
-			}
-		}
-	}
-	env := map[string]json.RawMessage{"qe": qb}
-	if utf8.Valid(v) {
-		env["value"], _ = json.Marshal(string(v))
-	} else {
-		env["value_b64"], _ = json.Marshal(base64.StdEncoding.EncodeToString(v))
-	}
-	b, _ := json.Marshal(env)
-	return b
 }
 
 // writeCheckpoint flushes and fsyncs every output, then replaces the

@@ -19,8 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
-	"github.com/qegate/qegate/sink"
 )
 
 // FileConfig configures a File source. The zero value reads nothing.
@@ -53,7 +53,7 @@ type FileConfig struct {
 	Shard Shard
 	// Start resumes a run: lines up to and including Start are skipped
 	// (re-read and counted, not fed). The zero value starts at the top.
-	Start sink.InputPos
+	Start qe.InputPos
 }
 
 // Shard is one of Count slices of an input; see FileConfig.Shard.
@@ -82,7 +82,7 @@ func (s Shard) keep(global int64) bool {
 // checkpoint. Admit blocks until seq may be fed, or fails when ctx ends
 // or the sink has failed for good.
 type Ledger interface {
-	Admit(ctx context.Context, seq int64, pos sink.InputPos) error
+	Admit(ctx context.Context, seq int64, pos qe.InputPos) error
 }
 
 // File reads JSONL or TSV files line by line into the pipeline: the batch
@@ -399,7 +399,7 @@ func (f *File) feed(stop context.Context, idx int, path string, skip int64, seq,
 		default:
 			value = b
 		}
-		pos := sink.InputPos{File: idx, Line: line, Global: g + 1, Seq: *seq + 1}
+		pos := qe.InputPos{File: idx, Line: line, Global: g + 1, Seq: *seq + 1}
 		if f.ledger != nil {
 			if err := f.ledger.Admit(stop, *seq, pos); err != nil {
 				return false, nil // stop, or the sink failed and says why itself

@@ -329,11 +329,11 @@ func TestFileSourceStart(t *testing.T) {
 	}
 	// Resume after the first item fed (line 2 of file 0, global line 1).
 	rest, _, err := runFiles(t, source.FileConfig{Paths: []string{p1, p2}, Shard: source.Shard{Index: 1, Count: 2},
-		Start: sink.InputPos{File: 0, Line: 2, Global: 2, Seq: 1}})
+		Start: qe.InputPos{File: 0, Line: 2, Global: 2, Seq: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := func(rs []sink.Record) (out []string) {
+	src := func(rs []qe.Record) (out []string) {
 		for _, r := range rs {
 			out = append(out, fmt.Sprintf("%s@%d", r.Header(qe.HeaderSource), r.Seq))
 		}

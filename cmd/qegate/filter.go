@@ -142,11 +142,9 @@ func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []
 	// A fatal write error stops reading at once; runCtx is the gate's stop.
 	runCtx, stopRun := context.WithCancelCause(stop)
 	defer stopRun(nil)
-	inFields := cfg.Input.WithDefaults().Fields
 	outCfg := sink.OrderedConfig{
 		Dir: ff.out, Resume: ff.resume, Force: ff.force, Fingerprint: fp, Inputs: args, Compress: ff.compress,
 		CheckpointLines: ff.ckLines, CheckpointInterval: ff.ckEvery,
-		SrcLangField: inFields.SrcLang, TgtLangField: inFields.TgtLang,
 		Stdout:  cmd.OutOrStdout(),
 		OnFatal: func(err error) { stopRun(err) },
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qegate/qegate/internal/kafkaconn"
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
 	"github.com/qegate/qegate/pipeline/rules"
 	"github.com/qegate/qegate/scorer"
@@ -35,7 +36,7 @@ type Gate struct {
 	Out *sink.Ordered
 	// Start is where a resumed file gate continues (the zero position for
 	// a fresh run).
-	Start sink.InputPos
+	Start qe.InputPos
 	// Backfill is the bounded source of a backfill gate, else nil.
 	Backfill *source.Backfill
 	// AlreadyComplete marks a resumed file gate whose run had finished:
