@@ -297,3 +297,19 @@ func TestEvalCriticalNeedsCriticalOutput(t *testing.T) {
 		t.Fatalf("eval with the 3-output model: %v", err)
 	}
 }
+
+// TestCalibrateRefusesCritical: calibrate fits acceptability thresholds on
+// DA labels; neither the critical output nor CED data can be calibrated.
+func TestCalibrateRefusesCritical(t *testing.T) {
+	evalNeedScorer(t)
+	ced, _ := cedData(t)
+	for _, args := range [][]string{
+		{"--data", evalData(t), "--model", evalCriticalModel, "--goal", "max-f1", "--output", "critical"},
+		{"--data", ced, "--model", evalCriticalModel, "--goal", "max-f1"},
+	} {
+		_, _, err := evalRun(t, newCalibrateCmd(), args...)
+		if err == nil || !strings.Contains(err.Error(), "critical output's thresholds come from the recipe") {
+			t.Errorf("calibrate %v: %v", args, err)
+		}
+	}
+}
