@@ -56,7 +56,7 @@ func TestRouterCriticalPrecedence(t *testing.T) {
 	dec := NewDecoder(DecoderConfig{})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewRouter(tc.routes, qe.Model{Name: "qe", Version: "2", Output: "da51"})
+			r := NewRouter(tc.routes, qe.ModelID{Name: "qe", Version: "2", Output: "da51"})
 			it := &Item{Value: []byte(`{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de"}`), Origin: Origin{"in", 0, 1},
 				Headers: []qe.Header{{Key: qe.HeaderCritical, Value: []byte("stale")}, {Key: qe.HeaderReason, Value: []byte("stale")}}}
 			dec.Decode(it)
@@ -110,7 +110,7 @@ func TestRouterCriticalPrecedence(t *testing.T) {
 // TestRouterCriticalNotFinite: a NaN probability is never >= its
 // threshold, so it must not pass as a clean pair: the item is dead-lettered.
 func TestRouterCriticalNotFinite(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", Critical: "c", DeadLetter: "d"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", Critical: "c", DeadLetter: "d"}, qe.ModelID{Name: "m", Version: "1"})
 	dec := NewDecoder(DecoderConfig{})
 	for _, c := range []qe.Critical{{Prob: float32(math.NaN()), Threshold: 0.5}, {Prob: 0.2, Threshold: float32(math.Inf(1))}} {
 		it := &Item{Value: []byte(`{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de"}`)}
@@ -133,12 +133,12 @@ func TestRoutesCriticalConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	r := NewRouter(c, qe.Model{})
+	r := NewRouter(c, qe.ModelID{})
 	got := strings.Join(r.Topics([]string{"en-de", "en-cs"}), ",")
 	if want := "d,p.de,e,critical.de,p.cs,critical.cs"; got != want {
 		t.Fatalf("Topics = %s, want %s", got, want)
 	}
-	if !NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", Critical: "c.{lp}", DeadLetter: "d"}, qe.Model{}).Templated() {
+	if !NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", Critical: "c.{lp}", DeadLetter: "d"}, qe.ModelID{}).Templated() {
 		t.Fatal("a templated critical route is not reported as templated")
 	}
 }
@@ -165,7 +165,7 @@ func (criticalScorer) Score(_ context.Context, pairs []qe.Pair) ([]qe.Result, er
 // qegate_critical_total{lang_pair}; the others are published.
 func TestEngineCritical(t *testing.T) {
 	sink := &pipelinetest.MemSink{}
-	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", Critical: "crit.{tgt_lang}", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "2"})
+	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", Critical: "crit.{tgt_lang}", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "2"})
 	m := NewMetrics(nil)
 	e := NewEngine(EngineConfig{BatchSize: 4, BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, criticalScorer{}, r, sink, m, nil)
 	in, acked := feed(t, []string{

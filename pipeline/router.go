@@ -97,12 +97,12 @@ func Expand(template, srcLang, tgtLang string) string {
 // Router turns scored or invalid items into output records.
 type Router struct {
 	cfg   RoutesConfig
-	model qe.Model // named in outputs whose result does not name its model
+	model qe.ModelID // named in outputs whose result does not name its model
 }
 
 // NewRouter returns a router; cfg must have passed Validate. model is
 // named in the outputs of results that do not name their own.
-func NewRouter(cfg RoutesConfig, model qe.Model) *Router {
+func NewRouter(cfg RoutesConfig, model qe.ModelID) *Router {
 	return &Router{cfg: cfg, model: model}
 }
 

@@ -8,9 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -54,77 +51,9 @@ type OrderedConfig struct {
 	OnFatal func(error)
 }
 
-// CheckpointFile is the checkpoint's name in the output directory.
-const CheckpointFile = ".qegate-checkpoint.json"
-
 // AnnotatedFile is the stem of the output that has every input line once,
 // in input order.
 const AnnotatedFile = "annotated"
-
-// Checkpoint is the durable state of a filter run: every output's length
-// once the lines up to Pos were flushed and fsynced.
-type Checkpoint struct {
-	Version     int              `json:"version"`
-	Fingerprint string           `json:"fingerprint"`
-	Inputs      []string         `json:"inputs"`
-	Pos         qe.InputPos      `json:"pos"`
-	Outputs     map[string]int64 `json:"outputs"`
-	Summary     Summary          `json:"summary"`
-	// Complete is set once every input was read to its end, every line
-	// written and the outputs compressed: a resume has nothing to do.
-	Complete bool `json:"complete"`
-}
-
-// HistogramBins is the number of equal-width score bins over [0, 1].
-const HistogramBins = 10
-
-// Summary counts the written lines per route and language pair, with a
-// histogram of scores; it is part of the checkpoint, so after a resume it
-// covers the whole run.
-type Summary struct {
-	Lines      int64                 `json:"lines"`
-	Routes     map[string]int64      `json:"routes"`
-	Histogram  [HistogramBins]int64  `json:"histogram"`
-	ByLangPair map[string]*LPSummary `json:"by_lang_pair"`
-}
-
-// LPSummary is one language pair's part of a Summary. Dead letters whose
-// input has no usable languages count under "invalid".
-type LPSummary struct {
-	Routes    map[string]int64     `json:"routes"`
-	Histogram [HistogramBins]int64 `json:"histogram"`
-}
-
-func newSummary() Summary {
-	return Summary{Routes: map[string]int64{}, ByLangPair: map[string]*LPSummary{}}
-}
-
-// add counts r: under its topic (the route file's stem; "dead_letter" for
-// dead letters) and its language pair ("invalid" when it has none), with
-// its score in the histograms when it was scored.
-func (s *Summary) add(r qe.Record) {
-	route, lp, dead := r.Topic, r.LangPair, r.Route == qe.RouteDeadLetter
-	if dead {
-		route = qe.RouteDeadLetter.String()
-	}
-	if lp == "" {
-		lp = "invalid"
-	}
-	s.Lines++
-	s.Routes[route]++
-	l := s.ByLangPair[lp]
-	if l == nil {
-		l = &LPSummary{Routes: map[string]int64{}}
-		s.ByLangPair[lp] = l
-	}
-	l.Routes[route]++
-	if r.Scored && !dead {
-		bin := int(r.Score * HistogramBins)
-		bin = max(0, min(bin, HistogramBins-1))
-		s.Histogram[bin]++
-		l.Histogram[bin]++
-	}
-}
 
 // Ordered writes a filter's records in input order (by Record.Seq) into
 // one JSON-lines file per route plus annotated.jsonl (every input line once,
@@ -162,43 +91,6 @@ type Ordered struct {
 	complete  bool
 	resumed   bool
 	closed    bool
-}
-
-// outFile is one output. Lines are buffered whole and written whole, so
-// after a failed write the file can be cut back to a line boundary.
-type outFile struct {
-	name    string
-	f       *os.File  // nil for stdout
-	w       io.Writer // f, or stdout
-	buf     []byte
-	flushed int64 // bytes in the file
-}
-
-func (o *outFile) line(b []byte) error {
-	o.buf = append(o.buf, b...)
-	o.buf = append(o.buf, '\n')
-	if len(o.buf) >= 256<<10 {
-		return o.flush()
-	}
-	return nil
-}
-
-func (o *outFile) flush() error {
-	if len(o.buf) == 0 {
-		return nil
-	}
-	n, err := o.w.Write(o.buf)
-	if err != nil {
-		if o.f != nil {
-			// Drop the torn tail: the file ends with its last whole line.
-			_ = o.f.Truncate(o.flushed)
-			_, _ = o.f.Seek(o.flushed, io.SeekStart)
-		}
-		return fmt.Errorf("write %s: %w", o.name, err)
-	}
-	o.flushed += int64(n)
-	o.buf = o.buf[:0]
-	return nil
 }
 
 // OpenOrdered prepares the output directory: it refuses one that holds
@@ -281,99 +173,12 @@ func OpenOrdered(cfg OrderedConfig) (o *Ordered, start qe.InputPos, done bool, e
 	return o, start, false, nil
 }
 
-// isOutputName reports whether a file in the output directory is one an
-// Ordered sink writes (so --force and --resume may remove it).
-func isOutputName(name string) bool {
-	if name == CheckpointFile || name == CheckpointFile+".tmp" {
-		return true
-	}
-	for _, ext := range []string{".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.gz.tmp", ".jsonl.zst.tmp"} {
-		if strings.HasSuffix(name, ext) {
-			return true
-		}
-	}
-	return false
-}
-
-func (o *Ordered) resume() (Checkpoint, error) {
-	var ck Checkpoint
-	b, err := os.ReadFile(filepath.Join(o.cfg.Dir, CheckpointFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return ck, fmt.Errorf("sink: --resume: no checkpoint in %s: nothing to resume (run without --resume, or with --force to start over)", o.cfg.Dir)
-	}
-	if err != nil {
-		return ck, fmt.Errorf("sink: --resume: %w", err)
-	}
-	if err := json.Unmarshal(b, &ck); err != nil {
-		return ck, fmt.Errorf("sink: --resume: checkpoint %s: %w", CheckpointFile, err)
-	}
-	if ck.Fingerprint != o.cfg.Fingerprint {
-		return ck, fmt.Errorf("sink: --resume: the model, thresholds, routes or input options differ from the interrupted run's (fingerprint %.12s, now %.12s): its outputs would not match; rerun with --force", ck.Fingerprint, o.cfg.Fingerprint)
-	}
-	if strings.Join(ck.Inputs, "\x00") != strings.Join(o.cfg.Inputs, "\x00") {
-		return ck, fmt.Errorf("sink: --resume: inputs %q differ from the interrupted run's %q", o.cfg.Inputs, ck.Inputs)
-	}
-	entries, err := os.ReadDir(o.cfg.Dir)
-	if err != nil {
-		return ck, fmt.Errorf("sink: --resume: %w", err)
-	}
-	if ck.Complete {
-		// Finish compressed every output before marking the checkpoint
-		// complete; plain leftovers are what it did not get to remove.
-		if o.cfg.Compress != "" {
-			for name := range ck.Outputs {
-				_ = os.Remove(filepath.Join(o.cfg.Dir, name))
-			}
-		}
-		o.summary = ck.Summary
-		return ck, nil
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if _, ok := ck.Outputs[name]; ok || name == CheckpointFile || !isOutputName(name) {
-			continue
-		}
-		// Written after the checkpoint (or a compression Finish did not
-		// complete): the resumed run writes it again.
-		if err := os.Remove(filepath.Join(o.cfg.Dir, name)); err != nil {
-			return ck, fmt.Errorf("sink: --resume: %w", err)
-		}
-	}
-	for name, size := range ck.Outputs {
-		p := filepath.Join(o.cfg.Dir, name)
-		f, err := os.OpenFile(p, os.O_WRONLY, 0o644)
-		if err != nil {
-			return ck, fmt.Errorf("sink: --resume: output %s: %w", name, err)
-		}
-		st, err := f.Stat()
-		if err == nil && st.Size() < size {
-			err = fmt.Errorf("%d bytes, shorter than the checkpoint's %d: it was changed since", st.Size(), size)
-		}
-		if err == nil {
-			err = f.Truncate(size) // drops what was written after the checkpoint, a torn line included
-		}
-		if err == nil {
-			_, err = f.Seek(size, io.SeekStart)
-		}
-		if err != nil {
-			f.Close()
-			return ck, fmt.Errorf("sink: --resume: output %s: %w", name, err)
-		}
-		o.files[strings.TrimSuffix(name, ".jsonl")] = &outFile{name: name, f: f, w: f, flushed: size}
-	}
-	o.next, o.last, o.summary, o.resumed = ck.Pos.Seq, ck.Pos, ck.Summary, true
-	if o.summary.Routes == nil {
-		o.summary = newSummary()
-	}
-	return ck, nil
-}
-
 // Resumed reports whether the sink continues an interrupted run.
 func (o *Ordered) Resumed() bool { return o.resumed }
 
 // Admit blocks until seq is within the reorder window of the next record
 // to write, then records pos as where seq ends. It implements
-// source.Ledger; seqs must be admitted in order.
+// source.Window; seqs must be admitted in order.
 func (o *Ordered) Admit(ctx context.Context, seq int64, pos qe.InputPos) error {
 	stop := context.AfterFunc(ctx, func() {
 		o.mu.Lock()
@@ -491,20 +296,6 @@ func (o *Ordered) Summary() Summary {
 	return s
 }
 
-func (o *Ordered) file(route string) (*outFile, error) {
-	if f, ok := o.files[route]; ok {
-		return f, nil
-	}
-	name := safeName.ReplaceAllString(route, "_") + ".jsonl"
-	f, err := os.OpenFile(filepath.Join(o.cfg.Dir, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, err)
-	}
-	out := &outFile{name: name, f: f, w: f}
-	o.files[route] = out
-	return out, nil
-}
-
 // writeOne writes a record to its route file and the annotated stream.
 func (o *Ordered) writeOne(r qe.Record) error {
 	annotated := annotate(r)
@@ -528,72 +319,6 @@ func (o *Ordered) writeOne(r qe.Record) error {
 		return err
 	}
 	return af.line(annotated)
-}
-
-// writeCheckpoint flushes and fsyncs every output, then replaces the
-// checkpoint atomically (temp file, fsync, rename, fsync of the directory).
-func (o *Ordered) writeCheckpoint(complete bool) error {
-	ck := Checkpoint{Version: 1, Fingerprint: o.cfg.Fingerprint, Inputs: o.cfg.Inputs, Pos: o.last,
-		Outputs: map[string]int64{}, Summary: o.summary, Complete: complete}
-	names := make([]string, 0, len(o.files))
-	for k := range o.files {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		f := o.files[k]
-		if err := f.flush(); err != nil {
-			return err
-		}
-		if err := f.f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", f.name, err)
-		}
-		ck.Outputs[f.name] = f.flushed
-	}
-	b, err := json.MarshalIndent(ck, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode checkpoint: %w", err)
-	}
-	if err := writeAtomic(o.cfg.Dir, CheckpointFile, b); err != nil {
-		return err
-	}
-	o.sinceCkpt, o.lastCkpt = 0, time.Now()
-	return nil
-}
-
-func writeAtomic(dir, name string, b []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	return nil
 }
 
 // MarkComplete tells Close that the whole input was read and written, so
@@ -647,34 +372,3 @@ func (o *Ordered) Close() error {
 	}
 	return err
 }
-
-// finish compresses every output (when configured), marks the checkpoint
-// complete, then removes the plain outputs. Every step can be interrupted:
-// a resume before the complete checkpoint redoes the compression from the
-// plain files; one after it only removes leftovers.
-func (o *Ordered) finish() error {
-	if o.cfg.Compress != "" {
-		for _, f := range o.files {
-			if err := compressFile(o.cfg.Dir, f.name, o.cfg.Compress); err != nil {
-				return err
-			}
-		}
-		if err := syncDir(o.cfg.Dir); err != nil {
-			return err
-		}
-	}
-	if err := o.writeCheckpoint(true); err != nil {
-		return err
-	}
-	if o.cfg.Compress != "" {
-		for _, f := range o.files {
-			if err := os.Remove(filepath.Join(o.cfg.Dir, f.name)); err != nil {
-				return fmt.Errorf("remove %s: %w", f.name, err)
-			}
-		}
-	}
-	return nil
-}
-
-// safeName keeps route names from escaping the output directory.
-var safeName = regexp.MustCompile(`[^A-Za-z0-9._-]`)

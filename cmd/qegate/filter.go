@@ -106,10 +106,10 @@ func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []
 	if ff.batch > 0 {
 		cfg.Pipeline.BatchSize = ff.batch
 	}
-	if cfg.Model.Thresholds == nil {
-		cfg.Model.Thresholds = map[string]float64{}
+	if cfg.Model.ThresholdOverrides == nil {
+		cfg.Model.ThresholdOverrides = map[string]float64{}
 	}
-	if err := parseThresholds(ff.thresholds, cfg.Model.Thresholds); err != nil {
+	if err := parseThresholds(ff.thresholds, cfg.Model.ThresholdOverrides); err != nil {
 		return err
 	}
 	if err := progress.ParseMode(ff.progressMode); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/qegate/qegate/internal/kafkatest"
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/scorer"
 )
 
 // TestGateCritical runs the gate with the 5-output test model on a real
@@ -63,7 +64,7 @@ func TestGateCritical(t *testing.T) {
 	cfg.Rules.Disabled = true // every pair reaches the model
 	cfg.Model.ModelDir = modelDir
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	model, err := OpenModel(cfg.Model, log)
+	model, err := scorer.NewReloading(cfg.Model.Config, log)
 	if err != nil {
 		t.Fatal(err)
 	}

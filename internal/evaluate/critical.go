@@ -65,7 +65,7 @@ var ErrNoCriticalOutput = errors.New("the model has no critical-error output (ki
 	"critical-error data (WMT21 CED, label ERR/NOT) needs a model trained with the recipe's critical-error head")
 
 // CriticalIndex returns the manifest position of the critical output, or -1.
-func (m *ModelInfo) CriticalIndex() int {
+func (m *ManifestView) CriticalIndex() int {
 	for i, o := range m.Outputs {
 		if o.Kind == "critical" {
 			return i
@@ -92,7 +92,7 @@ func LabelKinds(rows []Row) (critical, quality int) {
 // error when they cannot be evaluated as labelled: quality and
 // critical-error labels mixed in one run, or critical-error data with a
 // model that has no critical output.
-func CheckCriticalData(m *ModelInfo, rows []Row) (bool, error) {
+func CheckCriticalData(m *ManifestView, rows []Row) (bool, error) {
 	crit, quality := LabelKinds(rows)
 	switch {
 	case crit == 0:
@@ -108,7 +108,7 @@ func CheckCriticalData(m *ModelInfo, rows []Row) (bool, error) {
 // EvaluateCritical computes the critical-error report for scored rows;
 // outputs[i] holds row i's outputs in manifest order (nil: not scored).
 // Rows without a critical label are left out with a note.
-func EvaluateCritical(m *ModelInfo, rows []Row, outputs [][]float32) (*CriticalReport, error) {
+func EvaluateCritical(m *ManifestView, rows []Row, outputs [][]float32) (*CriticalReport, error) {
 	ci := m.CriticalIndex()
 	if ci < 0 {
 		return nil, fmt.Errorf("model %s %s: %w", m.Name, m.Version, ErrNoCriticalOutput)
@@ -141,7 +141,7 @@ func EvaluateCritical(m *ModelInfo, rows []Row, outputs [][]float32) (*CriticalR
 	}
 	sort.Strings(lps)
 	for _, lp := range lps {
-		th := o.ThresholdFor(lp)
+		th := o.Threshold(lp)
 		var g, p []bool
 		for _, i := range groups[lp] {
 			g = append(g, *rows[i].Critical)

@@ -8,15 +8,17 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/qegate/qegate/scorer"
 )
 
 // criticalModel is threeOutputModel with hter and critical outputs, in the
 // manifest order of the v2 recipe.
-func criticalModel() *ModelInfo {
+func criticalModel() *ManifestView {
 	m := threeOutputModel()
 	m.Outputs = append(m.Outputs,
-		Output{Name: "hter", Kind: "regression", Transform: "sigmoid"},
-		Output{Name: "critical", Kind: "critical", Transform: "sigmoid", DefaultThreshold: 0.5, Thresholds: map[string]float32{"en-de": 0.3}},
+		scorer.OutputSpec{Name: "hter", Kind: "regression", Transform: "sigmoid"},
+		scorer.OutputSpec{Name: "critical", Kind: "critical", Transform: "sigmoid", DefaultThreshold: 0.5, Thresholds: map[string]float32{"en-de": 0.3}},
 	)
 	return m
 }
@@ -125,7 +127,7 @@ func TestCheckCriticalData(t *testing.T) {
 	da := []Row{{DA: fp(70)}}
 	for _, tc := range []struct {
 		name     string
-		model    *ModelInfo
+		model    *ManifestView
 		rows     []Row
 		critical bool
 		err      string
