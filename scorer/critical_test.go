@@ -191,3 +191,23 @@ func TestCriticalCannotDecide(t *testing.T) {
 		t.Fatalf("New(Output: critical) = %v", err)
 	}
 }
+
+// TestCriticalThresholdOverrides: model.critical_thresholds replaces single
+// critical thresholds ("default" the default), leaving the others.
+func TestCriticalThresholdOverrides(t *testing.T) {
+	s := newScorer(t, Config{ModelDir: criticalDir, CriticalThresholdOverrides: map[string]float64{"EN-CS": 0.25, "default": 0.75}})
+	th, ok := s.CriticalThresholds()
+	man, err := LoadManifest(criticalDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok || th.For("en-cs") != 0.25 || th.For("fr-en") != 0.75 || th.For("en-de") != man.Critical().Threshold("en-de") {
+		t.Fatalf("thresholds %+v, %v", th, ok)
+	}
+	if got, _ := s.CriticalThreshold("en-cs"); got != 0.25 {
+		t.Fatalf("CriticalThreshold(en-cs) = %v", got)
+	}
+	if _, ok := newScorer(t, Config{CriticalThresholdOverrides: map[string]float64{"default": 0.1}}).CriticalThresholds(); ok {
+		t.Fatal("the 3-output model reports critical thresholds")
+	}
+}

@@ -92,6 +92,11 @@ type Config struct {
 	// the key "default" for the default threshold. Pairs not named keep
 	// the model's (or Thresholds'). Empty: none.
 	ThresholdOverrides map[string]float64 `mapstructure:"thresholds"`
+	// CriticalThresholdOverrides replace single thresholds of the critical
+	// output (the model.critical_thresholds key), as ThresholdOverrides do
+	// for the decision output: lower flags more pairs as critical errors.
+	// Ignored for a model without a critical output. Empty: none.
+	CriticalThresholdOverrides map[string]float64 `mapstructure:"critical_thresholds"`
 }
 
 // Scorer scores pairs with one model. It is safe for concurrent use.
@@ -156,6 +161,13 @@ func New(cfg Config) (*Scorer, error) {
 				th = &Thresholds{Default: o.DefaultThreshold, ByLangPair: o.Thresholds}
 			}
 			s.critTh = th.clone()
+			for lp, v := range cfg.CriticalThresholdOverrides {
+				if lp == "default" {
+					s.critTh.Default = float32(v)
+					continue
+				}
+				s.critTh.ByLangPair[strings.ToLower(lp)] = float32(v)
+			}
 		}
 	}
 	s.model = qe.ModelID{Name: man.Name, Version: man.Version, Output: cfg.Output}
@@ -264,6 +276,15 @@ func (s *Scorer) CriticalThreshold(lp string) (float32, bool) {
 		return 0, false
 	}
 	return s.critTh.For(lp), true
+}
+
+// CriticalThresholds returns a copy of the critical output's thresholds in
+// use, and false when the model has no critical output.
+func (s *Scorer) CriticalThresholds() (Thresholds, bool) {
+	if s.critical < 0 {
+		return Thresholds{}, false
+	}
+	return *s.critTh.clone(), true
 }
 
 // PoolSize returns the number of sessions and the intra-op threads of each.
