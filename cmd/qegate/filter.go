@@ -243,18 +243,21 @@ func printFilterSummary(w io.Writer, ff filterFlags, s sink.Summary, elapsed tim
 	if elapsed > 0 {
 		fmt.Fprintf(w, " in %.1fs", elapsed.Seconds())
 	}
-	fmt.Fprintf(w, ": accepted %d, rejected %d, review %d, dead letter %d\n",
-		s.Routes["accepted"], s.Routes["rejected"], s.Routes["review"], s.Routes["dead_letter"])
+	fmt.Fprintf(w, ": accepted %d, rejected %d, critical %d, review %d, dead letter %d\n",
+		s.Routes["accepted"], s.Routes["rejected"], s.Routes["critical"], s.Routes["review"], s.Routes["dead_letter"])
 	lps := make([]string, 0, len(s.ByLangPair))
 	for lp := range s.ByLangPair {
 		lps = append(lps, lp)
 	}
 	sort.Strings(lps)
-	fmt.Fprintf(w, "%-10s %9s %9s %9s %11s  score histogram [0,0.1) ... [0.9,1]\n", "lang pair", "accepted", "rejected", "review", "dead letter")
+	fmt.Fprintf(w, "%-10s %9s %9s %9s %9s %11s  score histogram [0,0.1) ... [0.9,1]\n", "lang pair", "accepted", "rejected", "critical", "review", "dead letter")
+	row := func(name string, r map[string]int64, hist any) {
+		fmt.Fprintf(w, "%-10s %9d %9d %9d %9d %11d  %v\n", name, r["accepted"], r["rejected"], r["critical"], r["review"], r["dead_letter"], hist)
+	}
 	for _, lp := range lps {
 		l := s.ByLangPair[lp]
-		fmt.Fprintf(w, "%-10s %9d %9d %9d %11d  %v\n", lp, l.Routes["accepted"], l.Routes["rejected"], l.Routes["review"], l.Routes["dead_letter"], l.Histogram)
+		row(lp, l.Routes, l.Histogram)
 	}
-	fmt.Fprintf(w, "%-10s %9d %9d %9d %11d  %v\n", "all", s.Routes["accepted"], s.Routes["rejected"], s.Routes["review"], s.Routes["dead_letter"], s.Histogram)
+	row("all", s.Routes, s.Histogram)
 	return nil
 }

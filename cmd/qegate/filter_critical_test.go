@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -102,7 +103,7 @@ func TestFilterCritical(t *testing.T) {
 	in, n, flagged := criticalInput(t)
 	resetCriticalFlag(t)
 	model := evalCriticalModel
-	run := func(args ...string) string {
+	run := func(args ...string) (string, string) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "out")
 		var stdout bytes.Buffer
@@ -112,7 +113,7 @@ func TestFilterCritical(t *testing.T) {
 		if err := rootCmd.Execute(); err != nil {
 			t.Fatal(err)
 		}
-		return out
+		return out, stdout.String()
 	}
 	readQE := func(out, name string) []map[string]any {
 		t.Helper()
@@ -131,12 +132,16 @@ func TestFilterCritical(t *testing.T) {
 		args     []string
 		flagFile string // where flagged pairs go
 		route    string
+		summary  string // the critical count in the summary line
 	}{
-		{"default: rejected with the reason", []string{"--critical=false"}, "rejected.jsonl", "rejected"},
-		{"--critical: critical.jsonl", []string{"--critical"}, "critical.jsonl", "critical"},
+		{"default: rejected with the reason", []string{"--critical=false"}, "rejected.jsonl", "rejected", "critical 0,"},
+		{"--critical: critical.jsonl", []string{"--critical"}, "critical.jsonl", "critical", fmt.Sprintf("critical %d,", flagged)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := run(tc.args...)
+			out, summary := run(tc.args...)
+			if !strings.Contains(summary, tc.summary) {
+				t.Errorf("summary lacks %q:\n%s", tc.summary, summary)
+			}
 			accepted, rejected, critical := readQE(out, "accepted.jsonl"), readQE(out, "rejected.jsonl"), readQE(out, "critical.jsonl")
 			if len(accepted)+len(rejected)+len(critical) != n {
 				t.Fatalf("%d + %d + %d lines, want %d", len(accepted), len(rejected), len(critical), n)
