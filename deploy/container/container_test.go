@@ -50,7 +50,7 @@ var build struct {
 	err        error
 	unusable   string // image.sh's one line when podman cannot run containers
 	elapsed    time.Duration
-	sizeReport string
+	reported   bool // the failed build's output was shown
 }
 
 // image builds the image once per test binary and returns its reference.
@@ -80,7 +80,12 @@ func image(t *testing.T) string {
 		t.Skipf("%s; skipping (set CI=true to make this a failure)", build.unusable)
 	}
 	if build.err != nil {
-		t.Fatalf("image.sh: %v\n%s", build.err, tail(build.log, 6000))
+		// The build's output once, in the first test that needs the image.
+		log := "(its output is in the first test's failure)"
+		if !build.reported {
+			build.reported, log = true, tail(build.log, 6000)
+		}
+		t.Fatalf("image.sh: %v\n%s", build.err, log)
 	}
 	return build.ref
 }
