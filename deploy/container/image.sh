@@ -42,11 +42,23 @@ grep -q "^FROM debian:\${DEBIAN}-slim AS runtime$" "$DOCKERFILE" ||
 	die "$DOCKERFILE has no 'FROM debian:\${DEBIAN}-slim AS runtime' stage"
 base="docker.io/library/debian:$debian-slim"
 
-# ---- the base rootfs: what debuerreotype does for the official slim image.
+# ---- the base rootfs: what debuerreotype does for the official slim image,
+# including its apt settings for images (no package caches left in a layer,
+# no translations), so that the runtime stage's apt-get layer is as small as
+# on the real debian image.
 mirror=http://deb.debian.org
+apt_conf='cd "$1/etc/apt/apt.conf.d"
+clean="rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"
+printf "%s\n" "DPkg::Post-Invoke { \"$clean\"; };" "APT::Update::Post-Invoke { \"$clean\"; };" \
+	"Dir::Cache::pkgcache \"\";" "Dir::Cache::srcpkgcache \"\";" >docker-clean
+echo "Acquire::Languages \"none\";" >docker-no-languages
+printf "%s\n" "Acquire::GzipIndexes \"true\";" "Acquire::CompressionTypes::Order:: \"gz\";" >docker-gzip-indexes
+echo "Apt::AutoRemove::SuggestsImportant \"false\";" >docker-autoremove-suggests
+rm -f "$1"/var/cache/apt/*.bin'
 mmdebstrap_args=(
 	--variant=minbase --format=tar
 	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
+	--customize-hook="$apt_conf"
 	--dpkgopt='path-exclude=/usr/share/man/*'
 	--dpkgopt='path-exclude=/usr/share/doc/*'
 	--dpkgopt='path-include=/usr/share/doc/*/copyright'
@@ -73,6 +85,8 @@ if [[ ! -s "$rootfs" ]]; then
 		die "mmdebstrap failed"
 	fi
 	mv "$tmp" "$rootfs"
+	# Rootfs tarballs of other settings are not used again.
+	find "$(dirname "$rootfs")" -name "debian-$debian-slim-*.tar" ! -name "$(basename "$rootfs")" -delete
 fi
 
 # import_base: the rootfs as $base in the current driver's storage, unless
@@ -138,5 +152,5 @@ began=$(date +%s)
 # The previous build's layers, now untagged (with vfs each is a full copy).
 "$PODMAN" image prune -f >/dev/null
 size="$("$PODMAN" image inspect --format '{{.Size}}' "$TAG")"
-log "built $TAG in $(($(date +%s) - began))s, $((size / 1000000)) MB ($(cat "$STORE/driver" 2>/dev/null || echo "$QEGATE_PODMAN_DRIVER") storage)"
+log "built $TAG in $(($(date +%s) - began))s, $((size / 1000000)) MB (${QEGATE_PODMAN_DRIVER:-$(cat "$STORE/driver")} storage)"
 echo "$TAG"
