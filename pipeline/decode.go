@@ -105,7 +105,7 @@ func NewDecoder(cfg DecoderConfig) *Decoder {
 	return d
 }
 
-// Decode fills it.Pair, it.ID and it.hasQE from it.Value, or sets it.Err to
+// Decode fills it.Pair and it.ID from it.Value, or sets it.Err to
 // an *InputError saying why the value is unusable. It never panics.
 func (d *Decoder) Decode(it *Item) {
 	it.Err = d.decode(it)
@@ -142,6 +142,7 @@ func (d *Decoder) decode(it *Item) error {
 	if obj == nil {
 		return &InputError{"not a JSON object: null"}
 	}
+	it.langPair = d.countedLangPair(obj)
 	src, err := stringField(obj, d.f.Src)
 	if err != nil {
 		return err
@@ -169,7 +170,6 @@ func (d *Decoder) decode(it *Item) error {
 	if raw, ok := obj[d.f.ID]; ok {
 		it.ID = idText(raw)
 	}
-	_, it.hasQE = obj["qe"]
 	it.Pair.Src, it.Pair.MT, it.Pair.SrcLang, it.Pair.TgtLang = src, mt, sl, tl
 	it.Pair.MTScore = score
 	return nil
@@ -177,6 +177,22 @@ func (d *Decoder) decode(it *Item) error {
 
 // numberField decodes an optional number: nil when the field is absent or
 // null (no glass-box input), an *InputError for any other non-number.
+// countedLangPair is the language pair the outputs are counted under: the
+// two language fields as the sender wrote them (normalised as langField
+// does, but not validated, so a dead letter's pair is known too); "" when
+// either is not a non-empty string or the pair is implausibly long.
+func (d *Decoder) countedLangPair(obj map[string]json.RawMessage) string {
+	var s, t string
+	if json.Unmarshal(obj[d.f.SrcLang], &s) != nil || json.Unmarshal(obj[d.f.TgtLang], &t) != nil || s == "" || t == "" {
+		return ""
+	}
+	lp := normLang(s + "-" + t)
+	if len(lp) > 40 || !utf8.ValidString(lp) {
+		return ""
+	}
+	return lp
+}
+
 func numberField(obj map[string]json.RawMessage, name string) (*float64, error) {
 	raw, ok := obj[name]
 	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
@@ -235,8 +251,12 @@ func langField(obj map[string]json.RawMessage, name string) (string, error) {
 	if !langCode.MatchString(s) {
 		return "", &InputError{fmt.Sprintf("field %q: invalid language code %q", name, truncate(s, 32))}
 	}
-	return strings.ToLower(strings.ReplaceAll(s, "_", "-")), nil
+	return normLang(s), nil
 }
+
+// normLang is the one normalisation of language codes: lower case, "_"
+// as "-" (pt_BR and pt-br name one language).
+func normLang(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "-")) }
 
 func idText(raw json.RawMessage) string {
 	var s string

@@ -128,7 +128,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	dec := NewDecoder(DecoderConfig{MaxBytes: 1 << 16})
-	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{lp}", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{lp}", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 	f.Fuzz(func(t *testing.T, v []byte) {
 		it := &Item{Value: v}
 		dec.Decode(it)

@@ -15,7 +15,6 @@ import (
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
 	"github.com/qegate/qegate/pipeline/rules"
-	"github.com/qegate/qegate/sink"
 )
 
 func feed(t *testing.T, values []string) (chan *Item, *atomic.Int64) {
@@ -71,7 +70,7 @@ func TestEngineRoutesEverything(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+			r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 			e := NewEngine(EngineConfig{BatchSize: 8, BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, tc.sink, nil, nil)
 			in, acked := feed(t, tc.values)
 			e.Run(context.Background(), in)
@@ -90,7 +89,7 @@ func TestEngineRoutesEverything(t *testing.T) {
 }
 
 func TestEngineHardStopDoesNotAck(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 	s := &pipelinetest.MemSink{FailFirst: 1 << 30} // broker down for good
 	e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	in, acked := feed(t, []string{pairJSON("a", "bb", "de"), pairJSON("a", "cc", "de")})
@@ -103,7 +102,7 @@ func TestEngineHardStopDoesNotAck(t *testing.T) {
 }
 
 func TestEngineAbandonsRevokedItems(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 	s := &pipelinetest.MemSink{}
 	e := NewEngine(EngineConfig{}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	in := make(chan *Item, 1)
@@ -118,7 +117,7 @@ func TestEngineAbandonsRevokedItems(t *testing.T) {
 }
 
 func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 	sizes := make(chan int, 100)
 	sc := scorerFunc(func(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 		sizes <- len(pairs)
@@ -172,17 +171,17 @@ type batchLimitSink struct {
 	limit int
 }
 
-func (b *batchLimitSink) Write(ctx context.Context, recs []sink.Record) error {
+func (b *batchLimitSink) Write(ctx context.Context, recs []qe.Record) error {
 	for _, r := range recs {
 		if len(r.Value) > b.limit {
-			return &sink.PermanentError{Err: errors.New("message size too large")}
+			return &qe.PermanentError{Err: errors.New("message size too large")}
 		}
 	}
 	return b.MemSink.Write(ctx, recs)
 }
 
 func TestEngineTooLargeDeadLetter(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
 	s := &batchLimitSink{limit: 1000}
 	e := NewEngine(EngineConfig{BatchWait: 20 * time.Millisecond, RetryBackoff: time.Millisecond, Workers: 1}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
 	big := `{"id":"big","src":"` + strings.Repeat("z", 1500) + `","mt":"x","src_lang":"en","tgt_lang":"de",` // truncated JSON: dead letter
@@ -238,7 +237,7 @@ func TestEnginePrefilter(t *testing.T) {
 			sc := &pipelinetest.LengthScorer{}
 			s := &pipelinetest.MemSink{}
 			m := NewMetrics(nil)
-			e := NewEngine(EngineConfig{BatchWait: time.Millisecond}, sc, NewRouter(tc.routes, qe.Model{Name: "m", Version: "1"}), s, m, nil)
+			e := NewEngine(EngineConfig{BatchWait: time.Millisecond}, sc, NewRouter(tc.routes, qe.ModelID{Name: "m", Version: "1"}), s, m, nil)
 			e.Prefilter = checker
 			in, acked := feed(t, tc.values)
 			e.Run(context.Background(), in)

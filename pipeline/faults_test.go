@@ -14,7 +14,6 @@ import (
 
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
-	"github.com/qegate/qegate/sink"
 )
 
 // brokenScorer scores like LengthScorer but returns NaN for MT "nan" and
@@ -66,7 +65,7 @@ func runEngine(t *testing.T, cfg EngineConfig, sc Scorer, s Sink, dcfg DecoderCo
 		cfg.BatchSize = 8
 	}
 	cfg.BatchWait, cfg.RetryBackoff = time.Millisecond, time.Millisecond
-	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{tgt_lang}", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 	e := NewEngine(cfg, sc, r, s, nil, nil)
 	if prep != nil {
 		prep(e)
@@ -113,7 +112,7 @@ func TestEngineNonFiniteScoresDeadLettered(t *testing.T) {
 }
 
 func TestWithQERejectsNonFinite(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{Name: "m", Version: "1"})
 	dec := NewDecoder(DecoderConfig{})
 	for _, res := range []qe.Result{
 		{Score: float32(math.NaN()), Threshold: 0.5},
@@ -127,8 +126,8 @@ func TestWithQERejectsNonFinite(t *testing.T) {
 		}
 	}
 	// The encoder itself is checked too, not only the numbers.
-	if _, err := withQE([]byte(`{"a":1}`), qeObject{Score: json.Number("NaN")}, false); err == nil {
-		t.Error("withQE encoded an invalid number")
+	if _, err := (qe.Verdict{Score: json.Number("NaN")}).AddTo([]byte(`{"a":1}`)); err == nil {
+		t.Error("AddTo encoded an invalid number")
 	}
 }
 
@@ -182,7 +181,7 @@ func TestEngineOversizedKeyNeverRetriedForever(t *testing.T) {
 			if e.Err() != nil || acked != 2 {
 				t.Fatalf("acked %d of 2, engine err %v", acked, e.Err())
 			}
-			var dl []sink.Record
+			var dl []qe.Record
 			for _, r := range ms.Records() {
 				if r.Topic == "dlq" {
 					dl = append(dl, r)
@@ -282,7 +281,7 @@ func TestEngineLangPairLabels(t *testing.T) {
 		in <- it
 	}
 	close(in)
-	r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 	m.LimitLangPairs([]string{"en-de"})
 	e := NewEngine(EngineConfig{BatchWait: time.Millisecond}, &pipelinetest.LengthScorer{}, r, ms, m, nil)
 	e.Run(context.Background(), in)
@@ -336,7 +335,7 @@ func TestByteBudget(t *testing.T) {
 // dead-lettered, and none are held at the end.
 func TestAdmitReleasesWhenEngineIsDone(t *testing.T) {
 	ms := &pipelinetest.MemSink{}
-	r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 	e := NewEngine(EngineConfig{BatchWait: time.Millisecond}, &pipelinetest.LengthScorer{}, r, ms, nil, nil)
 	queue := make(chan *Item, 4)
 	budget := newByteBudget(3000)

@@ -33,7 +33,7 @@ func FuzzRoute(f *testing.F) {
 			margin = 0
 		}
 		cfg := RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe.{lp}", Review: "rv.{src_lang}", ReviewMargin: margin, DeadLetter: "dlq"}
-		r := NewRouter(cfg, qe.Model{Name: "m", Version: "1", Output: "da51"})
+		r := NewRouter(cfg, qe.ModelID{Name: "m", Version: "1", Output: "da51"})
 		it := &Item{Value: v, Key: []byte("k"), Origin: Origin{"in", 2, 9},
 			Headers: []qe.Header{{Key: "trace", Value: []byte("t")}, {Key: "qe-score", Value: []byte("stale")}}}
 		dec.Decode(it)
@@ -49,7 +49,7 @@ func FuzzRoute(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if route != r.Decide(res) || route == RouteDeadLetter {
+		if route != r.Decide(res) || route == qe.RouteDeadLetter {
 			t.Fatalf("route %v, Decide says %v", route, r.Decide(res))
 		}
 		var in, out map[string]any

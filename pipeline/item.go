@@ -42,9 +42,11 @@ type Item struct {
 	// dead-letter route unscored.
 	Err error
 
-	hasQE bool
-	ack   func()
-	alive func() bool
+	// langPair is the input's language pair for counting outputs
+	// (qe.Record.LangPair), read even when the input is invalid.
+	langPair string
+	ack      func()
+	alive    func() bool
 	// release gives the item's bytes back to the gate's queue budget.
 	release func()
 }

@@ -126,15 +126,15 @@ func (m *Metrics) langLabel(lp string) string {
 
 // observe records one written output.
 func (m *Metrics) observe(o routed, label string, now time.Time) {
-	m.Messages.WithLabelValues(o.route.String(), label).Inc()
-	if o.route == RouteDeadLetter {
+	m.Messages.WithLabelValues(o.rec.Route.String(), label).Inc()
+	if o.rec.Route == qe.RouteDeadLetter {
 		m.DeadLetters.WithLabelValues(reasonClass(string(o.rec.Header(qe.HeaderError)))).Inc()
 	}
 	if o.rule != "" {
 		m.RuleRejections.WithLabelValues(o.rule).Inc()
 	}
-	if o.scored && o.route != RouteDeadLetter {
-		m.Scores.WithLabelValues(label, o.route.String()).Observe(float64(o.res.Score))
+	if o.scored && o.rec.Route != qe.RouteDeadLetter {
+		m.Scores.WithLabelValues(label, o.rec.Route.String()).Observe(float64(o.res.Score))
 	}
 	if t := o.it.Time; !t.IsZero() {
 		m.EndToEnd.Observe(now.Sub(t).Seconds())

@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -11,42 +9,14 @@ import (
 
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline/rules"
-	"github.com/qegate/qegate/sink"
 )
-
-// Route is where an item goes.
-type Route int
-
-// Routes, in the order summaries print them.
-const (
-	RoutePublish Route = iota
-	RoutePostEdit
-	RouteReview
-	RouteDeadLetter
-	numRoutes
-)
-
-// String is the route's name in metrics, logs and summaries.
-func (r Route) String() string {
-	switch r {
-	case RoutePublish:
-		return "accepted"
-	case RoutePostEdit:
-		return "rejected"
-	case RouteReview:
-		return "review"
-	case RouteDeadLetter:
-		return "dead_letter"
-	}
-	return "unknown"
-}
 
 // RoutesConfig names the destinations. Topic names are templates:
 // {src_lang}, {tgt_lang} and {lp} are replaced from the message.
 type RoutesConfig struct {
-	// Publish receives acceptable pairs. Required.
+	// Publish receives acceptable pairs (qe.RouteAccepted). Required.
 	Publish string `mapstructure:"publish"`
-	// PostEdit receives rejected pairs. Required.
+	// PostEdit receives rejected pairs (qe.RouteRejected). Required.
 	PostEdit string `mapstructure:"post_edit"`
 	// Review, when set, receives pairs whose score is within ReviewMargin
 	// of the threshold, whichever side. Empty disables the review band.
@@ -119,12 +89,12 @@ func Expand(template, srcLang, tgtLang string) string {
 // Router turns scored or invalid items into output records.
 type Router struct {
 	cfg   RoutesConfig
-	model qe.Model // named in outputs whose result does not name its model
+	model qe.ModelID // named in outputs whose result does not name its model
 }
 
 // NewRouter returns a router; cfg must have passed Validate. model is
 // named in the outputs of results that do not name their own.
-func NewRouter(cfg RoutesConfig, model qe.Model) *Router {
+func NewRouter(cfg RoutesConfig, model qe.ModelID) *Router {
 	return &Router{cfg: cfg, model: model}
 }
 
@@ -157,15 +127,15 @@ func (r *Router) Templated() bool {
 }
 
 // Decide picks the route for a scored item.
-func (r *Router) Decide(res qe.Result) Route {
+func (r *Router) Decide(res qe.Result) qe.Route {
 	if r.cfg.Review != "" && r.cfg.ReviewMargin > 0 &&
 		math.Abs(float64(res.Score)-float64(res.Threshold)) < r.cfg.ReviewMargin {
-		return RouteReview
+		return qe.RouteReview
 	}
 	if res.Acceptable {
-		return RoutePublish
+		return qe.RouteAccepted
 	}
-	return RoutePostEdit
+	return qe.RouteRejected
 }
 
 // Scored builds the output record for a scored item: the input object with
@@ -173,9 +143,9 @@ func (r *Router) Decide(res qe.Result) Route {
 // It fails, and the caller dead-letters the item with the error as its
 // reason, when the score or threshold is not a finite number (a broken
 // model's NaN or Inf has no JSON form) or the verdict cannot be encoded.
-func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record, error) {
+func (r *Router) Scored(it *Item, res qe.Result) (qe.Route, qe.Record, error) {
 	if err := checkFinite(res); err != nil {
-		return RouteDeadLetter, sink.Record{}, err
+		return qe.RouteDeadLetter, qe.Record{}, err
 	}
 	route := r.Decide(res)
 	model := res.Model
@@ -188,28 +158,25 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record, error) {
 	}
 	tpl := r.cfg.Publish
 	switch route {
-	case RoutePostEdit:
+	case qe.RouteRejected:
 		tpl = r.cfg.PostEdit
-	case RouteReview:
+	case qe.RouteReview:
 		tpl = r.cfg.Review
 	}
 	score := strconv.FormatFloat(float64(res.Score), 'f', 6, 32)
-	verdict := qeObject{
+	verdict := qe.Verdict{
 		Score: json.Number(score), Label: label,
 		Threshold: json.Number(strconv.FormatFloat(float64(res.Threshold), 'f', 6, 32)),
 		Model:     model.Name, ModelVersion: model.Version, Output: model.Output,
 		Route: route.String(), Glassbox: res.Glassbox,
 	}
-	value, err := withQE(it.Value, verdict, it.hasQE)
+	value, err := verdict.AddTo(it.Value)
 	if err != nil {
-		return RouteDeadLetter, sink.Record{}, err
+		return qe.RouteDeadLetter, qe.Record{}, err
 	}
-	rec := sink.Record{
-		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
-		Key:   it.Key,
-		Value: value,
-		Seq:   it.Seq,
-	}
+	rec := r.record(it, tpl, route, value, verdict)
+	rec.Scored = true
+	rec.Score, _ = strconv.ParseFloat(score, 64) // the score as written, so counts match the output
 	rec.Headers = append(cloneHeaders(it.Headers, 4),
 		qe.Header{Key: qe.HeaderScore, Value: []byte(score)},
 		qe.Header{Key: qe.HeaderLabel, Value: []byte(label)},
@@ -217,6 +184,22 @@ func (r *Router) Scored(it *Item, res qe.Result) (Route, sink.Record, error) {
 		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
 	)
 	return route, rec, nil
+}
+
+// record is the part of every routed record that comes from its input:
+// verdict is what value's qe member holds, and gets the input's source.
+func (r *Router) record(it *Item, tpl string, route qe.Route, value []byte, verdict qe.Verdict) qe.Record {
+	verdict.Source = it.Origin.String()
+	return qe.Record{
+		Topic:    Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
+		Key:      it.Key,
+		Value:    value,
+		Seq:      it.Seq,
+		Route:    route,
+		LangPair: it.langPair,
+		Verdict:  verdict,
+		Input:    it.Value,
+	}
 }
 
 // checkFinite rejects results that cannot be written as JSON numbers.
@@ -237,25 +220,20 @@ func checkFinite(res qe.Result) error {
 // rule and its reason in the qe member and the qe-rule and qe-reason
 // headers, and no score: the model never saw it. It fails, and the caller
 // dead-letters the item, when the verdict cannot be encoded.
-func (r *Router) RuleRejected(it *Item, v rules.Verdict) (sink.Record, error) {
+func (r *Router) RuleRejected(it *Item, v rules.Verdict) (qe.Record, error) {
 	tpl := r.cfg.RuleRejects
 	if tpl == "" {
 		tpl = r.cfg.PostEdit
 	}
-	verdict := qeObject{
+	verdict := qe.Verdict{
 		Label: "rejected", Model: r.model.Name, ModelVersion: r.model.Version, Output: r.model.Output,
-		Route: RoutePostEdit.String(), Rule: v.Rule, Reason: v.Reason,
+		Route: qe.RouteRejected.String(), Rule: v.Rule, Reason: v.Reason,
 	}
-	value, err := withQE(it.Value, verdict, it.hasQE)
+	value, err := verdict.AddTo(it.Value)
 	if err != nil {
-		return sink.Record{}, err
+		return qe.Record{}, err
 	}
-	rec := sink.Record{
-		Topic: Expand(tpl, it.Pair.SrcLang, it.Pair.TgtLang),
-		Key:   it.Key,
-		Value: value,
-		Seq:   it.Seq,
-	}
+	rec := r.record(it, tpl, qe.RouteRejected, value, verdict)
 	rec.Headers = append(cloneHeaders(it.Headers, 5),
 		qe.Header{Key: qe.HeaderLabel, Value: []byte("rejected")},
 		qe.Header{Key: qe.HeaderRule, Value: []byte(v.Rule)},
@@ -268,8 +246,12 @@ func (r *Router) RuleRejected(it *Item, v rules.Verdict) (sink.Record, error) {
 
 // DeadLetter builds the dead-letter record for an item: the original value
 // and key untouched, plus qe-error and qe-source headers.
-func (r *Router) DeadLetter(it *Item, reason string) sink.Record {
-	rec := sink.Record{Topic: r.cfg.DeadLetter, Key: it.Key, Value: it.Value, Seq: it.Seq}
+func (r *Router) DeadLetter(it *Item, reason string) qe.Record {
+	rec := qe.Record{
+		Topic: r.cfg.DeadLetter, Key: it.Key, Value: it.Value, Seq: it.Seq,
+		Route: qe.RouteDeadLetter, LangPair: it.langPair, Input: it.Value,
+		Verdict: qe.Verdict{Route: qe.RouteDeadLetter.String(), Reason: reason, Source: it.Origin.String()},
+	}
 	rec.Headers = append(cloneHeaders(it.Headers, 2),
 		qe.Header{Key: qe.HeaderError, Value: []byte(reason)},
 		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
@@ -287,56 +269,4 @@ func cloneHeaders(in []qe.Header, extra int) []qe.Header {
 		}
 	}
 	return out
-}
-
-type qeObject struct {
-	Score        json.Number `json:"score,omitempty"` // absent for rule rejections
-	Label        string      `json:"label"`
-	Threshold    json.Number `json:"threshold,omitempty"`
-	Model        string      `json:"model"`
-	ModelVersion string      `json:"model_version"`
-	Output       string      `json:"output,omitempty"`
-	Route        string      `json:"route"`
-	// Glassbox says the score combined the message's MT score with the
-	// model's outputs; omitted (false) when the text alone was scored.
-	Glassbox bool   `json:"glassbox,omitempty"`
-	Rule     string `json:"rule,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-}
-
-// withQE appends "qe" to the input object, keeping its bytes (field order,
-// number formatting) as the producer wrote them. When the input already
-// has a "qe" member it is replaced instead. Every encoding step is
-// checked: a verdict that does not encode must never yield `"qe":}`.
-func withQE(value []byte, verdict qeObject, hasQE bool) ([]byte, error) {
-	qb, err := json.Marshal(verdict)
-	if err != nil {
-		return nil, fmt.Errorf("encode qe verdict: %w", err)
-	}
-	if hasQE {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(value, &obj); err != nil {
-			return nil, fmt.Errorf("replace qe member: %w", err)
-		}
-		obj["qe"] = qb
-		out, err := json.Marshal(obj)
-		if err != nil {
-			return nil, fmt.Errorf("replace qe member: %w", err)
-		}
-		return out, nil
-	}
-	v := bytes.TrimRight(value, " \t\r\n")
-	if len(v) == 0 || v[len(v)-1] != '}' {
-		return nil, errors.New("append qe member: value is not a JSON object")
-	}
-	body := bytes.TrimRight(v[:len(v)-1], " \t\r\n")
-	out := make([]byte, 0, len(v)+len(qb)+8)
-	out = append(out, body...)
-	if len(body) > 0 && body[len(body)-1] != '{' {
-		out = append(out, ',')
-	}
-	out = append(out, `"qe":`...)
-	out = append(out, qb...)
-	out = append(out, '}')
-	return out, nil
 }

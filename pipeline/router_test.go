@@ -53,7 +53,7 @@ func TestRouterScored(t *testing.T) {
 	r := NewRouter(RoutesConfig{
 		Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", Review: "review.{lp}",
 		ReviewMargin: 0.05, DeadLetter: "dlq",
-	}, qe.Model{Name: "qe", Version: "1.2", Output: "da51"})
+	}, qe.ModelID{Name: "qe", Version: "1.2", Output: "da51"})
 	dec := NewDecoder(DecoderConfig{})
 	mk := func(v string) *Item {
 		it := &Item{Key: []byte("k1"), Value: []byte(v), Headers: []qe.Header{{Key: "trace", Value: []byte("t1")}, {Key: "qe-score", Value: []byte("old")}}, Origin: Origin{"in", 3, 77}}
@@ -66,14 +66,14 @@ func TestRouterScored(t *testing.T) {
 	base := `{"id":"x","src":"a","mt":"b","src_lang":"en","tgt_lang":"de","n":1.50}`
 	tests := []struct {
 		score     float32
-		wantRoute Route
+		wantRoute qe.Route
 		wantTopic string
 		wantLabel string
 	}{
-		{0.9, RoutePublish, "publish.de", "acceptable"},
-		{0.1, RoutePostEdit, "postedit.de", "rejected"},
-		{0.52, RouteReview, "review.en-de", "acceptable"},
-		{0.47, RouteReview, "review.en-de", "rejected"},
+		{0.9, qe.RouteAccepted, "publish.de", "acceptable"},
+		{0.1, qe.RouteRejected, "postedit.de", "rejected"},
+		{0.52, qe.RouteReview, "review.en-de", "acceptable"},
+		{0.47, qe.RouteReview, "review.en-de", "rejected"},
 	}
 	for _, tc := range tests {
 		route, rec, err := r.Scored(mk(base), fakeResult(tc.score))
@@ -122,7 +122,7 @@ func TestRouterScored(t *testing.T) {
 // TestRouterGlassbox: the qe member says when the score combined the
 // message's MT score, and stays as before (no member) when it did not.
 func TestRouterGlassbox(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{Name: "m", Version: "1"})
 	dec := NewDecoder(DecoderConfig{})
 	for _, glass := range []bool{false, true} {
 		it := &Item{Value: []byte(`{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de","mt_score":-0.4}`)}
@@ -147,7 +147,7 @@ func TestRouterGlassbox(t *testing.T) {
 }
 
 func TestWithQEReplacesExisting(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.Model{Name: "m", Version: "1"})
+	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{Name: "m", Version: "1"})
 	dec := NewDecoder(DecoderConfig{})
 	it := &Item{Value: []byte(`{"src":"a","mt":"b","src_lang":"en","tgt_lang":"de","qe":{"score":0.1}}`)}
 	dec.Decode(it)
@@ -169,7 +169,7 @@ func TestWithQEReplacesExisting(t *testing.T) {
 }
 
 func TestRouterTopics(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe", Review: "rv.{lp}", ReviewMargin: 0.1, DeadLetter: "dlq"}, qe.Model{})
+	r := NewRouter(RoutesConfig{Publish: "pub.{tgt_lang}", PostEdit: "pe", Review: "rv.{lp}", ReviewMargin: 0.1, DeadLetter: "dlq"}, qe.ModelID{})
 	got := r.Topics([]string{"en-de", "et-en", "ro-en"})
 	want := []string{"dlq", "pub.de", "pe", "rv.en-de", "pub.en", "rv.et-en", "rv.ro-en"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {

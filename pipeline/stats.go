@@ -1,19 +1,23 @@
 package pipeline
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/qegate/qegate/internal/qe"
+)
 
 // Stats counts routed messages overall and per language pair.
 type Stats struct {
 	mu        sync.Mutex
-	total     [numRoutes]int64
-	byLP      map[string]*[numRoutes]int64
+	total     [qe.NumRoutes]int64
+	byLP      map[string]*[qe.NumRoutes]int64
 	abandoned int64
 }
 
 // NewStats returns zeroed counters.
-func NewStats() *Stats { return &Stats{byLP: map[string]*[numRoutes]int64{}} }
+func NewStats() *Stats { return &Stats{byLP: map[string]*[qe.NumRoutes]int64{}} }
 
-func (s *Stats) add(lp string, r Route) {
+func (s *Stats) add(lp string, r qe.Route) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.total[r]++
@@ -22,7 +26,7 @@ func (s *Stats) add(lp string, r Route) {
 	}
 	c := s.byLP[lp]
 	if c == nil {
-		c = new([numRoutes]int64)
+		c = new([qe.NumRoutes]int64)
 		s.byLP[lp] = c
 	}
 	c[r]++
@@ -52,8 +56,8 @@ type RouteCounts struct {
 // Sum is the number of messages routed anywhere.
 func (c RouteCounts) Sum() int64 { return c.Accepted + c.Rejected + c.Review + c.DeadLetter }
 
-func toCounts(a [numRoutes]int64) RouteCounts {
-	return RouteCounts{Accepted: a[RoutePublish], Rejected: a[RoutePostEdit], Review: a[RouteReview], DeadLetter: a[RouteDeadLetter]}
+func toCounts(a [qe.NumRoutes]int64) RouteCounts {
+	return RouteCounts{Accepted: a[qe.RouteAccepted], Rejected: a[qe.RouteRejected], Review: a[qe.RouteReview], DeadLetter: a[qe.RouteDeadLetter]}
 }
 
 // Snapshot copies the counters.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -82,6 +83,11 @@ type Config struct {
 	// Thresholds replaces the decision output's thresholds from model.json.
 	// Nil: use the manifest's.
 	Thresholds *Thresholds `mapstructure:"-"`
+	// ThresholdOverrides replace single thresholds of the decision output
+	// (the model.thresholds key): per language pair ("en-de": 0.62), and
+	// the key "default" for the default threshold. Pairs not named keep
+	// the model's (or Thresholds'). Empty: none.
+	ThresholdOverrides map[string]float64 `mapstructure:"thresholds"`
 }
 
 // Scorer scores pairs with one model. It is safe for concurrent use.
@@ -95,7 +101,7 @@ type Scorer struct {
 	pad        int64
 	maxBatch   int
 	thresholds atomic.Pointer[Thresholds]
-	model      qe.Model // what every Result names
+	model      qe.ModelID // what every Result names
 
 	mu     sync.RWMutex // held for reading by every call, for writing by Close
 	closed bool
@@ -132,7 +138,7 @@ func New(cfg Config) (*Scorer, error) {
 	if s.decision < 0 {
 		return nil, fmt.Errorf("scorer: output %q is not in %s", cfg.Output, filepath.Join(cfg.ModelDir, ManifestFile))
 	}
-	s.model = qe.Model{Name: man.Name, Version: man.Version, Output: cfg.Output}
+	s.model = qe.ModelID{Name: man.Name, Version: man.Version, Output: cfg.Output}
 	maxLen := cfg.MaxLen
 	if maxLen == 0 {
 		maxLen = man.MaxLen
@@ -145,7 +151,15 @@ func New(cfg Config) (*Scorer, error) {
 		o := &man.Outputs[s.decision]
 		th = &Thresholds{Default: o.DefaultThreshold, ByLangPair: o.Thresholds}
 	}
-	s.thresholds.Store(th.clone())
+	th = th.clone()
+	for lp, v := range cfg.ThresholdOverrides {
+		if lp == "default" {
+			th.Default = float32(v)
+			continue
+		}
+		th.ByLangPair[strings.ToLower(lp)] = float32(v)
+	}
+	s.thresholds.Store(th)
 
 	sessions, threads := sizePool(cfg.Sessions, cfg.IntraOpThreads, runtime.NumCPU())
 
@@ -209,7 +223,7 @@ func sizePool(sessions, threads, ncpu int) (int, int) {
 func (s *Scorer) Manifest() *Manifest { return s.man }
 
 // Model names the model and decision output that every Result names.
-func (s *Scorer) Model() qe.Model { return s.model }
+func (s *Scorer) Model() qe.ModelID { return s.model }
 
 // DecisionOutput returns the output that qe.Result.Score and Acceptable use.
 func (s *Scorer) DecisionOutput() OutputSpec { return s.man.Outputs[s.decision] }

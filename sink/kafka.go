@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/qegate/qegate/internal/qe"
 )
 
 // KafkaConfig configures a Kafka sink.
@@ -94,20 +96,20 @@ func transport(t *kafka.Transport) kafka.RoundTripper {
 // Write produces recs and blocks until all are acknowledged or one fails.
 // On error some records may have been written: the caller must not ack
 // any input of the batch (at-least-once; duplicates are possible on retry).
-func (k *Kafka) Write(ctx context.Context, recs []Record) error {
+func (k *Kafka) Write(ctx context.Context, recs []qe.Record) error {
 	return write(ctx, k.w, recs)
 }
 
 // WriteOne writes one record in a produce request of its own, so that an
 // error (e.g. a record batch too large) is this record's and no
 // batch-mate's. Calls are serialised.
-func (k *Kafka) WriteOne(ctx context.Context, rec Record) error {
+func (k *Kafka) WriteOne(ctx context.Context, rec qe.Record) error {
 	k.oneMu.Lock()
 	defer k.oneMu.Unlock()
-	return write(ctx, k.one, []Record{rec})
+	return write(ctx, k.one, []qe.Record{rec})
 }
 
-func write(ctx context.Context, w *kafka.Writer, recs []Record) error {
+func write(ctx context.Context, w *kafka.Writer, recs []qe.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -125,15 +127,15 @@ func write(ctx context.Context, w *kafka.Writer, recs []Record) error {
 	}
 	var werrs kafka.WriteErrors
 	if errors.As(err, &werrs) && len(werrs) == len(recs) {
-		out := make(WriteErrors, len(werrs))
+		out := make(qe.WriteErrors, len(werrs))
 		for i, e := range werrs {
 			if e == nil {
 				continue
 			}
 			if errors.Is(e, kafka.UnknownTopicOrPartition) {
-				e = &MissingTopicError{Topic: recs[i].Topic, Err: e}
+				e = &qe.MissingTopicError{Topic: recs[i].Topic, Err: e}
 			} else if permanentKafka(e) {
-				e = &PermanentError{Err: e}
+				e = &qe.PermanentError{Err: e}
 			}
 			out[i] = fmt.Errorf("sink: kafka write %s: %w", recs[i].Topic, e)
 		}
@@ -150,9 +152,9 @@ func write(ctx context.Context, w *kafka.Writer, recs []Record) error {
 				break
 			}
 		}
-		err = &MissingTopicError{Topic: topic, Err: err}
+		err = &qe.MissingTopicError{Topic: topic, Err: err}
 	} else if permanentKafka(err) {
-		err = &PermanentError{Err: err}
+		err = &qe.PermanentError{Err: err}
 	}
 	return fmt.Errorf("sink: kafka write: %w", err)
 }

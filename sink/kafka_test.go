@@ -59,29 +59,29 @@ func TestKafkaSinkWrites(t *testing.T) {
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	recs := []Record{
+	recs := []qe.Record{
 		{Topic: "out", Key: []byte("k1"), Value: []byte(`{"a":1}`), Headers: []qe.Header{{Key: qe.HeaderScore, Value: []byte("0.5")}}},
 		{Topic: "out", Key: []byte("k2"), Value: []byte(`{"a":2}`)},
 	}
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WriteOne(ctx, Record{Topic: "out", Value: []byte(`{"a":3}`)}); err != nil {
+	if err := s.WriteOne(ctx, qe.Record{Topic: "out", Value: []byte(`{"a":3}`)}); err != nil {
 		t.Fatal(err)
 	}
 	// kafka-go fails the whole call when a topic has no metadata: the
 	// error is a MissingTopicError (neither transient nor permanent), and
 	// the engine then retries each record alone (WriteOne) to find the one
 	// at fault.
-	err = s.Write(ctx, []Record{{Topic: "out", Value: []byte(`{"a":4}`)}, {Topic: "missing", Value: []byte(`{"a":5}`)}})
-	if !IsMissingTopic(err) || IsPermanent(err) {
+	err = s.Write(ctx, []qe.Record{{Topic: "out", Value: []byte(`{"a":4}`)}, {Topic: "missing", Value: []byte(`{"a":5}`)}})
+	if !qe.IsMissingTopic(err) || qe.IsPermanent(err) {
 		t.Fatalf("write to a missing topic: %v, want a missing-topic error", err)
 	}
-	var mt *MissingTopicError
-	if err := s.WriteOne(ctx, Record{Topic: "missing", Value: []byte(`{"a":5}`)}); !errors.As(err, &mt) || mt.Topic != "missing" {
+	var mt *qe.MissingTopicError
+	if err := s.WriteOne(ctx, qe.Record{Topic: "missing", Value: []byte(`{"a":5}`)}); !errors.As(err, &mt) || mt.Topic != "missing" {
 		t.Fatalf("WriteOne to a missing topic: %v, want a missing-topic error naming it", err)
 	}
-	if err := s.WriteOne(ctx, Record{Topic: "out", Value: []byte(`{"a":4}`)}); err != nil {
+	if err := s.WriteOne(ctx, qe.Record{Topic: "out", Value: []byte(`{"a":4}`)}); err != nil {
 		t.Fatalf("batch-mate alone: %v", err)
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: c.ListenAddrs(), Topic: "out", Partition: 0, MaxWait: 100 * time.Millisecond})
@@ -101,13 +101,13 @@ func TestKafkaSinkWrites(t *testing.T) {
 }
 
 func TestReason(t *testing.T) {
-	if got := Reason(errors.New("a\nb")); got != "a b" {
+	if got := qe.Reason(errors.New("a\nb")); got != "a b" {
 		t.Errorf("Reason = %q", got)
 	}
-	if got := Reason(errors.New(strings.Repeat("x", 500))); len(got) != 300 {
+	if got := qe.Reason(errors.New(strings.Repeat("x", 500))); len(got) != 300 {
 		t.Errorf("Reason kept %d bytes, want 300", len(got))
 	}
-	if got := Reason(errors.New("x" + strings.Repeat("é", 200))); !utf8.ValidString(got) || len(got) > 300 {
+	if got := qe.Reason(errors.New("x" + strings.Repeat("é", 200))); !utf8.ValidString(got) || len(got) > 300 {
 		t.Errorf("Reason cut a rune: %q", got)
 	}
 }

@@ -1,40 +1,18 @@
 package sink
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/qegate/qegate/internal/qe"
 )
-
-// InputPos is a line's place in a filter's input, as the checkpoint records
-// it: after the line, File and Line name it and Global and Seq count the
-// lines read (all shards) and fed (this shard) up to and including it. The
-// zero value is the start of the input.
-type InputPos struct {
-	// File indexes the input paths.
-	File int `json:"file"`
-	// Line is the 1-based line in that file (0: none yet).
-	Line int64 `json:"line"`
-	// Global counts lines read across all inputs, for sharding.
-	Global int64 `json:"global"`
-	// Seq counts lines fed to the pipeline: the next item's Seq.
-	Seq int64 `json:"seq"`
-}
 
 // OrderedConfig configures an Ordered sink.
 type OrderedConfig struct {
@@ -65,9 +43,6 @@ type OrderedConfig struct {
 	// first. Zero means 10000 lines and 5s.
 	CheckpointLines    int
 	CheckpointInterval time.Duration
-	// SrcLangField and TgtLangField name the language fields of scored
-	// records, for the per-pair summary. Empty means src_lang, tgt_lang.
-	SrcLangField, TgtLangField string
 	// Stdout receives the annotated stream when Dir is "-"; nil means
 	// os.Stdout.
 	Stdout io.Writer
@@ -76,67 +51,9 @@ type OrderedConfig struct {
 	OnFatal func(error)
 }
 
-// CheckpointFile is the checkpoint's name in the output directory.
-const CheckpointFile = ".qegate-checkpoint.json"
-
 // AnnotatedFile is the stem of the output that has every input line once,
 // in input order.
 const AnnotatedFile = "annotated"
-
-// Checkpoint is the durable state of a filter run: every output's length
-// once the lines up to Pos were flushed and fsynced.
-type Checkpoint struct {
-	Version     int              `json:"version"`
-	Fingerprint string           `json:"fingerprint"`
-	Inputs      []string         `json:"inputs"`
-	Pos         InputPos         `json:"pos"`
-	Outputs     map[string]int64 `json:"outputs"`
-	Summary     Summary          `json:"summary"`
-	// Complete is set once every input was read to its end, every line
-	// written and the outputs compressed: a resume has nothing to do.
-	Complete bool `json:"complete"`
-}
-
-// HistogramBins is the number of equal-width score bins over [0, 1].
-const HistogramBins = 10
-
-// Summary counts the written lines per route and language pair, with a
-// histogram of scores; it is part of the checkpoint, so after a resume it
-// covers the whole run.
-type Summary struct {
-	Lines      int64                 `json:"lines"`
-	Routes     map[string]int64      `json:"routes"`
-	Histogram  [HistogramBins]int64  `json:"histogram"`
-	ByLangPair map[string]*LPSummary `json:"by_lang_pair"`
-}
-
-// LPSummary is one language pair's part of a Summary. Dead letters whose
-// input has no usable languages count under "invalid".
-type LPSummary struct {
-	Routes    map[string]int64     `json:"routes"`
-	Histogram [HistogramBins]int64 `json:"histogram"`
-}
-
-func newSummary() Summary {
-	return Summary{Routes: map[string]int64{}, ByLangPair: map[string]*LPSummary{}}
-}
-
-func (s *Summary) add(route, lp string, score float64, scored bool) {
-	s.Lines++
-	s.Routes[route]++
-	l := s.ByLangPair[lp]
-	if l == nil {
-		l = &LPSummary{Routes: map[string]int64{}}
-		s.ByLangPair[lp] = l
-	}
-	l.Routes[route]++
-	if scored {
-		bin := int(score * HistogramBins)
-		bin = max(0, min(bin, HistogramBins-1))
-		s.Histogram[bin]++
-		l.Histogram[bin]++
-	}
-}
 
 // Ordered writes a filter's records in input order (by Record.Seq) into
 // one JSON-lines file per route plus annotated.jsonl (every input line once,
@@ -162,9 +79,9 @@ type Ordered struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	next      int64 // Seq of the next record to write
-	pending   map[int64]Record
-	positions []InputPos // positions[i] is where Seq next+i ends
-	last      InputPos   // position after the last written record
+	pending   map[int64]qe.Record
+	positions []qe.InputPos // positions[i] is where Seq next+i ends
+	last      qe.InputPos   // position after the last written record
 	files     map[string]*outFile
 	stdout    *outFile
 	fatal     error
@@ -176,49 +93,12 @@ type Ordered struct {
 	closed    bool
 }
 
-// outFile is one output. Lines are buffered whole and written whole, so
-// after a failed write the file can be cut back to a line boundary.
-type outFile struct {
-	name    string
-	f       *os.File  // nil for stdout
-	w       io.Writer // f, or stdout
-	buf     []byte
-	flushed int64 // bytes in the file
-}
-
-func (o *outFile) line(b []byte) error {
-	o.buf = append(o.buf, b...)
-	o.buf = append(o.buf, '\n')
-	if len(o.buf) >= 256<<10 {
-		return o.flush()
-	}
-	return nil
-}
-
-func (o *outFile) flush() error {
-	if len(o.buf) == 0 {
-		return nil
-	}
-	n, err := o.w.Write(o.buf)
-	if err != nil {
-		if o.f != nil {
-			// Drop the torn tail: the file ends with its last whole line.
-			_ = o.f.Truncate(o.flushed)
-			_, _ = o.f.Seek(o.flushed, io.SeekStart)
-		}
-		return fmt.Errorf("write %s: %w", o.name, err)
-	}
-	o.flushed += int64(n)
-	o.buf = o.buf[:0]
-	return nil
-}
-
 // OpenOrdered prepares the output directory: it refuses one that holds
 // anything unless Resume or Force, and on Resume verifies the checkpoint
 // and truncates every output to its recorded length. It returns the sink
 // and the input position to start reading from (the zero position for a
 // fresh run); done reports a resumed run that had already completed.
-func OpenOrdered(cfg OrderedConfig) (o *Ordered, start InputPos, done bool, err error) {
+func OpenOrdered(cfg OrderedConfig) (o *Ordered, start qe.InputPos, done bool, err error) {
 	if cfg.Window <= 0 {
 		cfg.Window = 4096
 	}
@@ -228,18 +108,12 @@ func OpenOrdered(cfg OrderedConfig) (o *Ordered, start InputPos, done bool, err 
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = 5 * time.Second
 	}
-	if cfg.SrcLangField == "" {
-		cfg.SrcLangField = "src_lang"
-	}
-	if cfg.TgtLangField == "" {
-		cfg.TgtLangField = "tgt_lang"
-	}
 	switch cfg.Compress {
 	case "", "gzip", "zstd":
 	default:
 		return nil, start, false, fmt.Errorf("sink: output compression %q: want gzip or zstd", cfg.Compress)
 	}
-	o = &Ordered{cfg: cfg, pending: map[int64]Record{}, files: map[string]*outFile{}, summary: newSummary(), lastCkpt: time.Now()}
+	o = &Ordered{cfg: cfg, pending: map[int64]qe.Record{}, files: map[string]*outFile{}, summary: newSummary(), lastCkpt: time.Now()}
 	o.cond = sync.NewCond(&o.mu)
 	if cfg.Dir == "" {
 		return nil, start, false, errors.New("sink: output directory: required")
@@ -299,100 +173,13 @@ func OpenOrdered(cfg OrderedConfig) (o *Ordered, start InputPos, done bool, err 
 	return o, start, false, nil
 }
 
-// isOutputName reports whether a file in the output directory is one an
-// Ordered sink writes (so --force and --resume may remove it).
-func isOutputName(name string) bool {
-	if name == CheckpointFile || name == CheckpointFile+".tmp" {
-		return true
-	}
-	for _, ext := range []string{".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.gz.tmp", ".jsonl.zst.tmp"} {
-		if strings.HasSuffix(name, ext) {
-			return true
-		}
-	}
-	return false
-}
-
-func (o *Ordered) resume() (Checkpoint, error) {
-	var ck Checkpoint
-	b, err := os.ReadFile(filepath.Join(o.cfg.Dir, CheckpointFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return ck, fmt.Errorf("sink: --resume: no checkpoint in %s: nothing to resume (run without --resume, or with --force to start over)", o.cfg.Dir)
-	}
-	if err != nil {
-		return ck, fmt.Errorf("sink: --resume: %w", err)
-	}
-	if err := json.Unmarshal(b, &ck); err != nil {
-		return ck, fmt.Errorf("sink: --resume: checkpoint %s: %w", CheckpointFile, err)
-	}
-	if ck.Fingerprint != o.cfg.Fingerprint {
-		return ck, fmt.Errorf("sink: --resume: the model, thresholds, routes or input options differ from the interrupted run's (fingerprint %.12s, now %.12s): its outputs would not match; rerun with --force", ck.Fingerprint, o.cfg.Fingerprint)
-	}
-	if strings.Join(ck.Inputs, "\x00") != strings.Join(o.cfg.Inputs, "\x00") {
-		return ck, fmt.Errorf("sink: --resume: inputs %q differ from the interrupted run's %q", o.cfg.Inputs, ck.Inputs)
-	}
-	entries, err := os.ReadDir(o.cfg.Dir)
-	if err != nil {
-		return ck, fmt.Errorf("sink: --resume: %w", err)
-	}
-	if ck.Complete {
-		// Finish compressed every output before marking the checkpoint
-		// complete; plain leftovers are what it did not get to remove.
-		if o.cfg.Compress != "" {
-			for name := range ck.Outputs {
-				_ = os.Remove(filepath.Join(o.cfg.Dir, name))
-			}
-		}
-		o.summary = ck.Summary
-		return ck, nil
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if _, ok := ck.Outputs[name]; ok || name == CheckpointFile || !isOutputName(name) {
-			continue
-		}
-		// Written after the checkpoint (or a compression Finish did not
-		// complete): the resumed run writes it again.
-		if err := os.Remove(filepath.Join(o.cfg.Dir, name)); err != nil {
-			return ck, fmt.Errorf("sink: --resume: %w", err)
-		}
-	}
-	for name, size := range ck.Outputs {
-		p := filepath.Join(o.cfg.Dir, name)
-		f, err := os.OpenFile(p, os.O_WRONLY, 0o644)
-		if err != nil {
-			return ck, fmt.Errorf("sink: --resume: output %s: %w", name, err)
-		}
-		st, err := f.Stat()
-		if err == nil && st.Size() < size {
-			err = fmt.Errorf("%d bytes, shorter than the checkpoint's %d: it was changed since", st.Size(), size)
-		}
-		if err == nil {
-			err = f.Truncate(size) // drops what was written after the checkpoint, a torn line included
-		}
-		if err == nil {
-			_, err = f.Seek(size, io.SeekStart)
-		}
-		if err != nil {
-			f.Close()
-			return ck, fmt.Errorf("sink: --resume: output %s: %w", name, err)
-		}
-		o.files[strings.TrimSuffix(name, ".jsonl")] = &outFile{name: name, f: f, w: f, flushed: size}
-	}
-	o.next, o.last, o.summary, o.resumed = ck.Pos.Seq, ck.Pos, ck.Summary, true
-	if o.summary.Routes == nil {
-		o.summary = newSummary()
-	}
-	return ck, nil
-}
-
 // Resumed reports whether the sink continues an interrupted run.
 func (o *Ordered) Resumed() bool { return o.resumed }
 
 // Admit blocks until seq is within the reorder window of the next record
 // to write, then records pos as where seq ends. It implements
-// source.Ledger; seqs must be admitted in order.
-func (o *Ordered) Admit(ctx context.Context, seq int64, pos InputPos) error {
+// source.Window; seqs must be admitted in order.
+func (o *Ordered) Admit(ctx context.Context, seq int64, pos qe.InputPos) error {
 	stop := context.AfterFunc(ctx, func() {
 		o.mu.Lock()
 		o.cond.Broadcast()
@@ -419,7 +206,7 @@ func (o *Ordered) Admit(ctx context.Context, seq int64, pos InputPos) error {
 
 // Write buffers recs and writes every record whose predecessors are all
 // written. It returns nil even after a fatal write error (see Ordered).
-func (o *Ordered) Write(ctx context.Context, recs []Record) error {
+func (o *Ordered) Write(ctx context.Context, recs []qe.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -471,7 +258,7 @@ func (o *Ordered) failLocked(err error) {
 		return
 	}
 	o.fatal = fmt.Errorf("sink: %w", err)
-	o.pending = map[int64]Record{}
+	o.pending = map[int64]qe.Record{}
 	o.cond.Broadcast()
 	if o.cfg.OnFatal != nil {
 		o.cfg.OnFatal(o.fatal)
@@ -509,39 +296,16 @@ func (o *Ordered) Summary() Summary {
 	return s
 }
 
-func (o *Ordered) file(route string) (*outFile, error) {
-	if f, ok := o.files[route]; ok {
-		return f, nil
-	}
-	name := safeName.ReplaceAllString(route, "_") + ".jsonl"
-	f, err := os.OpenFile(filepath.Join(o.cfg.Dir, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", name, err)
-	}
-	out := &outFile{name: name, f: f, w: f}
-	o.files[route] = out
-	return out, nil
-}
-
 // writeOne writes a record to its route file and the annotated stream.
-func (o *Ordered) writeOne(r Record) error {
-	dead := r.Header(qe.HeaderError) != nil
-	var annotated []byte
-	if dead {
-		annotated = annotateDead(r)
-	} else {
-		annotated = annotateScored(r)
-	}
-	route, lp, score, scored := o.classify(r, dead)
-	o.summary.add(route, lp, score, scored)
+func (o *Ordered) writeOne(r qe.Record) error {
+	annotated := annotate(r)
+	o.summary.add(r)
 	if o.stdout != nil {
 		return o.stdout.line(annotated)
 	}
-	routeLine := annotated
-	if !dead && (len(r.Value) == 0 || r.Value[0] != '{' || !json.Valid(r.Value)) {
-		routeLine = envelope(r)
-	} else if !dead {
-		routeLine = r.Value
+	routeLine := annotated // a dead letter's route line says why, as its annotation
+	if r.Route != qe.RouteDeadLetter {
+		routeLine = routeValue(r)
 	}
 	rf, err := o.file(r.Topic)
 	if err != nil {
@@ -555,189 +319,6 @@ func (o *Ordered) writeOne(r Record) error {
 		return err
 	}
 	return af.line(annotated)
-}
-
-func (o *Ordered) classify(r Record, dead bool) (route, lp string, score float64, scored bool) {
-	route = r.Topic
-	if dead {
-		route = "dead_letter"
-	}
-	lp = "invalid"
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(r.Value, &obj) == nil {
-		var s, t string
-		if json.Unmarshal(obj[o.cfg.SrcLangField], &s) == nil && json.Unmarshal(obj[o.cfg.TgtLangField], &t) == nil && s != "" && t != "" {
-			lp = strings.ToLower(strings.ReplaceAll(s+"-"+t, "_", "-"))
-			if len(lp) > 40 || !utf8.ValidString(lp) {
-				lp = "invalid"
-			}
-		}
-	}
-	if v := r.Header(qe.HeaderScore); v != nil && !dead {
-		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
-			score, scored = f, true
-		}
-	}
-	return route, lp, score, scored
-}
-
-// envelope keeps a non-object value and its headers, so nothing is lost.
-func envelope(r Record) []byte {
-	hs := map[string]string{}
-	for _, h := range r.Headers {
-		hs[h.Key] = string(h.Value)
-	}
-	b, _ := json.Marshal(map[string]any{"value_b64": base64.StdEncoding.EncodeToString(r.Value), "headers": hs})
-	return b
-}
-
-// annotateScored adds the input position (qe-source) and, when a rule
-// prefilter set one, the qe-reason header to the record's qe member, so an
-// annotated line names the input line it stands for (shards can be merged
-// back into input order by it).
-func annotateScored(r Record) []byte {
-	extra := map[string]string{}
-	if v := r.Header(qe.HeaderSource); v != nil {
-		extra["source"] = string(v)
-	}
-	if v := r.Header(qe.HeaderReason); v != nil {
-		extra["reason"] = string(v)
-	}
-	if len(extra) == 0 {
-		return r.Value
-	}
-	eb, _ := json.Marshal(extra) // {"reason":...,"source":...}
-	// Fast path: the router appends "qe" as the last member and its object
-	// has no nested objects, so the value ends with "}}" and the last
-	// "qe":{ opens it; splice the fields in before the two closing braces.
-	v := r.Value
-	if i := bytes.LastIndex(v, []byte(`"qe":{`)); i >= 0 && bytes.HasSuffix(v, []byte("}}")) &&
-		bytes.Count(v[i:], []byte("}")) == 2 && !bytes.ContainsRune(v[i:], '\\') {
-		out := make([]byte, 0, len(v)+len(eb)+1)
-		out = append(out, v[:len(v)-2]...)
-		out = append(out, ',')
-		out = append(out, eb[1:len(eb)-1]...)
-		return append(out, "}}"...)
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(v, &obj) != nil {
-		return v
-	}
-	var q map[string]any
-	_ = json.Unmarshal(obj["qe"], &q)
-	if q == nil {
-		q = map[string]any{}
-	}
-	for k, x := range extra {
-		q[k] = x
-	}
-	obj["qe"], _ = json.Marshal(q)
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return v
-	}
-	return b
-}
-
-// annotateDead renders a dead letter as one JSON line that keeps its input
-// and says why: the input object with a "qe" member {route, reason,
-// source}, or, for input that is not an object, {"value": the text (or
-// "value_b64" when not UTF-8), "qe": ...}.
-func annotateDead(r Record) []byte {
-	q := map[string]string{"route": "dead_letter", "reason": string(r.Header(qe.HeaderError)), "source": string(r.Header(qe.HeaderSource))}
-	qb, _ := json.Marshal(q)
-	v := r.Value
-	if len(v) > 0 && v[0] == '{' && json.Valid(v) {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(v, &obj) == nil {
-			if _, has := obj["qe"]; !has && v[len(v)-1] == '}' {
-				body := strings.TrimRight(string(v[:len(v)-1]), " \t\r\n")
-				sep := ","
-				if strings.HasSuffix(body, "{") {
-					sep = ""
-				}
-				return []byte(body + sep + `"qe":` + string(qb) + "}")
-			}
-			obj["qe"] = qb
-			if b, err := json.Marshal(obj); err == nil {
-				return b
-			}
-		}
-	}
-	env := map[string]json.RawMessage{"qe": qb}
-	if utf8.Valid(v) {
-		env["value"], _ = json.Marshal(string(v))
-	} else {
-		env["value_b64"], _ = json.Marshal(base64.StdEncoding.EncodeToString(v))
-	}
-	b, _ := json.Marshal(env)
-	return b
-}
-
-// writeCheckpoint flushes and fsyncs every output, then replaces the
-// checkpoint atomically (temp file, fsync, rename, fsync of the directory).
-func (o *Ordered) writeCheckpoint(complete bool) error {
-	ck := Checkpoint{Version: 1, Fingerprint: o.cfg.Fingerprint, Inputs: o.cfg.Inputs, Pos: o.last,
-		Outputs: map[string]int64{}, Summary: o.summary, Complete: complete}
-	names := make([]string, 0, len(o.files))
-	for k := range o.files {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		f := o.files[k]
-		if err := f.flush(); err != nil {
-			return err
-		}
-		if err := f.f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", f.name, err)
-		}
-		ck.Outputs[f.name] = f.flushed
-	}
-	b, err := json.MarshalIndent(ck, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode checkpoint: %w", err)
-	}
-	if err := writeAtomic(o.cfg.Dir, CheckpointFile, b); err != nil {
-		return err
-	}
-	o.sinceCkpt, o.lastCkpt = 0, time.Now()
-	return nil
-}
-
-func writeAtomic(dir, name string, b []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	return nil
 }
 
 // MarkComplete tells Close that the whole input was read and written, so
@@ -791,34 +372,3 @@ func (o *Ordered) Close() error {
 	}
 	return err
 }
-
-// finish compresses every output (when configured), marks the checkpoint
-// complete, then removes the plain outputs. Every step can be interrupted:
-// a resume before the complete checkpoint redoes the compression from the
-// plain files; one after it only removes leftovers.
-func (o *Ordered) finish() error {
-	if o.cfg.Compress != "" {
-		for _, f := range o.files {
-			if err := compressFile(o.cfg.Dir, f.name, o.cfg.Compress); err != nil {
-				return err
-			}
-		}
-		if err := syncDir(o.cfg.Dir); err != nil {
-			return err
-		}
-	}
-	if err := o.writeCheckpoint(true); err != nil {
-		return err
-	}
-	if o.cfg.Compress != "" {
-		for _, f := range o.files {
-			if err := os.Remove(filepath.Join(o.cfg.Dir, f.name)); err != nil {
-				return fmt.Errorf("remove %s: %w", f.name, err)
-			}
-		}
-	}
-	return nil
-}
-
-// safeName keeps route names from escaping the output directory.
-var safeName = regexp.MustCompile(`[^A-Za-z0-9._-]`)

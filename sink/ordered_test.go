@@ -22,24 +22,34 @@ import (
 
 // rec builds the record the router would produce for line seq: every 7th
 // a dead letter, the rest scored with a score from the line number.
-func rec(seq int64) Record {
-	src := []byte(fmt.Sprintf("in.tsv:0:%d", seq+1))
+func rec(seq int64) qe.Record {
+	src := fmt.Sprintf("in.tsv:0:%d", seq+1)
 	if seq%7 == 3 {
 		v := []byte(fmt.Sprintf(`{"src":"s%d","src_lang":"en","tgt_lang":"de"}`, seq))
+		lp := "en-de"
 		if seq%2 == 0 {
-			v = []byte(fmt.Sprintf("not json %d\xff", seq)) // neither JSON nor UTF-8
+			v, lp = []byte(fmt.Sprintf("not json %d\xff", seq)), "" // neither JSON nor UTF-8
 		}
-		return Record{Topic: "dead_letter", Seq: seq, Value: v, Headers: []qe.Header{
-			{Key: qe.HeaderError, Value: []byte("missing field \"mt\"")}, {Key: qe.HeaderSource, Value: src}}}
+		reason := `missing field "mt"`
+		return qe.Record{Topic: "dead_letter", Seq: seq, Value: v, Input: v, Route: qe.RouteDeadLetter, LangPair: lp,
+			Verdict: qe.Verdict{Route: "dead_letter", Reason: reason, Source: src},
+			Headers: []qe.Header{{Key: qe.HeaderError, Value: []byte(reason)}, {Key: qe.HeaderSource, Value: []byte(src)}}}
 	}
 	score := float64(seq%10) / 10
-	route := "accepted"
+	route, r := "accepted", qe.RouteAccepted
 	if score < 0.5 {
-		route = "rejected"
+		route, r = "rejected", qe.RouteRejected
 	}
-	v := fmt.Sprintf(`{"src":"s%d","mt":"m","src_lang":"en","tgt_lang":"de","qe":{"score":%.6f,"route":%q}}`, seq, score, route)
-	return Record{Topic: route, Seq: seq, Value: []byte(v), Headers: []qe.Header{
-		{Key: qe.HeaderScore, Value: []byte(fmt.Sprintf("%.6f", score))}, {Key: qe.HeaderSource, Value: src}}}
+	in := fmt.Sprintf(`{"src":"s%d","mt":"m","src_lang":"en","tgt_lang":"de"}`, seq)
+	verdict := qe.Verdict{Score: json.Number(fmt.Sprintf("%.6f", score)), Route: route}
+	v, err := verdict.AddTo([]byte(in))
+	if err != nil {
+		panic(err)
+	}
+	verdict.Source = src
+	return qe.Record{Topic: route, Seq: seq, Value: v, Input: []byte(in), Route: r, LangPair: "en-de",
+		Scored: true, Score: score, Verdict: verdict,
+		Headers: []qe.Header{{Key: qe.HeaderScore, Value: []byte(fmt.Sprintf("%.6f", score))}, {Key: qe.HeaderSource, Value: []byte(src)}}}
 }
 
 // feed admits seqs [from, to) and writes them from several goroutines in
@@ -52,7 +62,7 @@ func feed(t *testing.T, o *Ordered, from, to int64, seed uint64) {
 		seqs = append(seqs, s)
 	}
 	var wg sync.WaitGroup
-	work := make(chan []Record)
+	work := make(chan []qe.Record)
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
 		go func() {
@@ -68,9 +78,9 @@ func feed(t *testing.T, o *Ordered, from, to int64, seed uint64) {
 	// window smaller than the sink's.
 	for i := 0; i < len(seqs); {
 		n := min(1+r.IntN(5), len(seqs)-i)
-		var batch []Record
+		var batch []qe.Record
 		for _, s := range seqs[i : i+n] {
-			if err := o.Admit(context.Background(), s, InputPos{File: 0, Line: s + 1, Global: s + 1, Seq: s + 1}); err != nil {
+			if err := o.Admit(context.Background(), s, qe.InputPos{File: 0, Line: s + 1, Global: s + 1, Seq: s + 1}); err != nil {
 				t.Fatal(err)
 			}
 			batch = append(batch, rec(s))
@@ -102,7 +112,7 @@ func readDir(t *testing.T, dir string) map[string][]byte {
 	return out
 }
 
-func open(t *testing.T, cfg OrderedConfig) (*Ordered, InputPos) {
+func open(t *testing.T, cfg OrderedConfig) (*Ordered, qe.InputPos) {
 	t.Helper()
 	if cfg.Fingerprint == "" {
 		cfg.Fingerprint = "fp"
@@ -216,7 +226,7 @@ func TestOrderedResume(t *testing.T) {
 				}
 				af.WriteString(`{"torn`)
 				af.Close()
-				var start InputPos
+				var start qe.InputPos
 				var done bool
 				o, start, done, err = OpenOrdered(OrderedConfig{Dir: dir, Compress: compress, CheckpointLines: 25, Resume: true, Fingerprint: "fp", Inputs: []string{"in.tsv"}})
 				if err != nil || done {
@@ -369,17 +379,17 @@ func TestOrderedWriteFailure(t *testing.T) {
 	}
 	var seq int64
 	for ; seq < 100000 && o.Err() == nil; seq++ {
-		if err := o.Admit(context.Background(), seq, InputPos{Seq: seq + 1}); err != nil {
+		if err := o.Admit(context.Background(), seq, qe.InputPos{Seq: seq + 1}); err != nil {
 			break
 		}
-		if err := o.Write(context.Background(), []Record{rec(seq)}); err != nil {
+		if err := o.Write(context.Background(), []qe.Record{rec(seq)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if o.Err() == nil || !errors.Is(o.Err(), syscall.ENOSPC) || fatal == nil {
 		t.Fatalf("err %v, OnFatal %v: want ENOSPC", o.Err(), fatal)
 	}
-	if err := o.Admit(context.Background(), seq+1, InputPos{}); err == nil {
+	if err := o.Admit(context.Background(), seq+1, qe.InputPos{}); err == nil {
 		t.Fatal("Admit accepted a line after the fatal error")
 	}
 	if err := o.Close(); !errors.Is(err, syscall.ENOSPC) {
@@ -396,19 +406,19 @@ func TestOrderedAdmitStops(t *testing.T) {
 	o, _ := open(t, OrderedConfig{Dir: t.TempDir(), Window: 2})
 	defer o.Close()
 	for s := int64(0); s < 2; s++ {
-		if err := o.Admit(context.Background(), s, InputPos{Seq: s + 1}); err != nil {
+		if err := o.Admit(context.Background(), s, qe.InputPos{Seq: s + 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := o.Admit(ctx, 2, InputPos{Seq: 3}); !errors.Is(err, context.Canceled) {
+	if err := o.Admit(ctx, 2, qe.InputPos{Seq: 3}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Admit over the window with a cancelled context: %v", err)
 	}
-	if err := o.Write(context.Background(), []Record{rec(0)}); err != nil {
+	if err := o.Write(context.Background(), []qe.Record{rec(0)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Admit(context.Background(), 2, InputPos{Seq: 3}); err != nil {
+	if err := o.Admit(context.Background(), 2, qe.InputPos{Seq: 3}); err != nil {
 		t.Fatalf("Admit after the window moved: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/qegate/qegate/internal/kafkaconn"
+	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/pipeline"
 )
 
@@ -34,7 +35,9 @@ type BackfillConfig struct {
 	From string
 	// To is where each partition ends, exclusively: "now" or "latest"
 	// (also the zero value: the end offsets when the backfill starts, so
-	// messages produced during it are not read), an RFC 3339 time (the
+	// messages produced during it are not read; with read_committed, the
+	// last stable offsets, so records of a transaction still open are
+	// not read either), an RFC 3339 time (the
 	// first offset at or after it is not read), or "partition:offset,..."
 	// (the offset given is not read; only the partitions named are read).
 	To string
@@ -58,14 +61,15 @@ type PartitionRange struct {
 }
 
 // Backfill reads an exact offset range of every partition of one topic
-// with plain partition readers: it joins no consumer group and commits
-// nothing, so it never touches the live gate's group, and it ends by
+// with plain partition readers (kafkaread.Read, read_committed like the
+// live source: a record of a transaction still open is read only once the
+// transaction commits): it joins no consumer group and commits nothing, so it never touches the live gate's group, and it ends by
 // itself once every partition reaches its bound and every message read is
 // written. Items carry the same origin (and so the same qe-source header)
 // as the live gate's, so downstream deduplication works across reruns.
 //
-// It implements pipeline.Source; Ranges and Progress may be called
-// concurrently with Run.
+// It implements pipeline.Source; Ranges, Total, Fed and Complete may be
+// called concurrently with Run.
 type Backfill struct {
 	cfg    BackfillConfig
 	dec    *pipeline.Decoder
@@ -174,22 +178,11 @@ func resolve(ctx context.Context, brokers []string, conn kafkaconn.Config, topic
 	}
 	defer tr.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: tr}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	tb, err := kafkaread.Bounds(ctx, client, topic)
 	if err != nil {
-		return nil, fmt.Errorf("source: backfill: metadata %s: %w", topic, err)
+		return nil, fmt.Errorf("source: backfill: %w", err)
 	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) == 0 {
-		var cause error = errors.New("not found")
-		if len(md.Topics) == 1 && md.Topics[0].Error != nil {
-			cause = md.Topics[0].Error
-		}
-		return nil, fmt.Errorf("source: backfill: topic %s: %w", topic, cause)
-	}
-	var parts []int
-	for _, p := range md.Topics[0].Partitions {
-		parts = append(parts, p.ID)
-	}
-	sort.Ints(parts)
+	parts, first, last := tb.Partitions, tb.First, tb.Last
 	exists := map[int]bool{}
 	for _, p := range parts {
 		exists[p] = true
@@ -216,21 +209,6 @@ func resolve(ctx context.Context, brokers []string, conn kafkaconn.Config, topic
 			}
 		}
 	}
-	var reqs []kafka.OffsetRequest
-	for _, p := range parts {
-		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
-	}
-	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("source: backfill: list offsets %s: %w", topic, err)
-	}
-	first, last := map[int]int64{}, map[int]int64{}
-	for _, po := range offs.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("source: backfill: offsets %s/%d: %w", topic, po.Partition, po.Error)
-		}
-		first[po.Partition], last[po.Partition] = po.FirstOffset, po.LastOffset
-	}
 	at := func(b Bound, fallback map[int]int64) (map[int]int64, error) {
 		switch b.Kind {
 		case "earliest":
@@ -246,7 +224,7 @@ func resolve(ctx context.Context, brokers []string, conn kafkaconn.Config, topic
 		for _, p := range parts {
 			reqs = append(reqs, kafka.TimeOffsetOf(p, b.Time))
 		}
-		res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}, IsolationLevel: kafkaread.Isolation})
 		if err != nil {
 			return nil, fmt.Errorf("source: backfill: offsets for time %s: %w", b.Time.Format(time.RFC3339), err)
 		}
@@ -362,65 +340,34 @@ func (b *Backfill) Run(stop context.Context, drain time.Duration, out chan<- *pi
 }
 
 func (b *Backfill) readPartition(stop context.Context, i int, pr PartitionRange, tr *Tracker, out chan<- *pipeline.Item) error {
-	log := b.log.With("topic", b.cfg.Topic, "partition", pr.Partition)
 	dialer, err := b.cfg.Conn.Dialer(10 * time.Second)
 	if err != nil {
 		return fmt.Errorf("source: backfill: %w", err)
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Dialer:  dialer,
-		Brokers: b.cfg.Brokers, Topic: b.cfg.Topic, Partition: pr.Partition,
-		MinBytes: 1, MaxBytes: b.cfg.MaxFetchBytes, MaxWait: b.cfg.FetchMaxWait,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			log.Debug("kafka reader: " + fmt.Sprintf(msg, args...))
-		}),
-	})
-	defer r.Close()
-	if err := r.SetOffset(pr.Start); err != nil {
-		return fmt.Errorf("source: backfill: %s/%d: set offset %d: %w", b.cfg.Topic, pr.Partition, pr.Start, err)
+	p := kafkaread.Partition{
+		Brokers: b.cfg.Brokers, Dialer: dialer, Topic: b.cfg.Topic, Partition: pr.Partition,
+		Start: pr.Start, End: pr.End, MaxBytes: b.cfg.MaxFetchBytes, MaxWait: b.cfg.FetchMaxWait,
+		IdleCheck: b.cfg.IdleCheck, Log: b.log,
 	}
-	for {
-		fetchCtx, cancel := context.WithTimeout(stop, b.cfg.IdleCheck)
-		m, err := r.FetchMessage(fetchCtx)
-		cancel()
-		if stop.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				// Nothing for a while: a range that ends in transaction
-				// markers or aborted records has no message to reach End.
-				if r.Offset() >= pr.End {
-					b.next[i].Store(pr.End)
-					return nil
-				}
-				log.Info("backfill: waiting for messages", "next", b.next[i].Load(), "end", pr.End)
-				continue
-			}
-			log.Warn("backfill: fetch failed; retrying", "err", err)
-			select {
-			case <-stop.Done():
-				return nil
-			case <-time.After(500 * time.Millisecond):
-			}
-			continue
-		}
-		if m.Offset >= pr.End {
-			b.next[i].Store(pr.End)
-			return nil
-		}
+	err = kafkaread.Read(stop, p, func(m kafka.Message) error {
 		it := pipeline.NewItem(pipeline.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), nil)
 		b.dec.Decode(it)
 		select {
 		case out <- it:
 			b.fed.Add(1)
 			b.next[i].Store(m.Offset + 1)
+			return nil
 		case <-stop.Done():
 			tr.Cancel(m.Offset)
-			return nil
+			return stop.Err()
 		}
-		if m.Offset+1 >= pr.End {
-			return nil
-		}
+	})
+	if stop.Err() != nil {
+		return nil // stopped: Run reports what was left unwritten
 	}
+	if err != nil {
+		return fmt.Errorf("source: backfill: %w", err)
+	}
+	b.next[i].Store(pr.End)
+	return nil
 }

@@ -19,8 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
-	"github.com/qegate/qegate/sink"
 )
 
 // FileConfig configures a File source. The zero value reads nothing.
@@ -53,7 +53,7 @@ type FileConfig struct {
 	Shard Shard
 	// Start resumes a run: lines up to and including Start are skipped
 	// (re-read and counted, not fed). The zero value starts at the top.
-	Start sink.InputPos
+	Start qe.InputPos
 }
 
 // Shard is one of Count slices of an input; see FileConfig.Shard.
@@ -76,13 +76,13 @@ func (s Shard) keep(global int64) bool {
 	return s.Count <= 1 || global%int64(s.Count) == int64(s.Index)
 }
 
-// Ledger admits each line before it is fed: the ordered file sink uses it
+// Window admits each line before it is fed: the ordered file sink uses it
 // to bound how far reading runs ahead of in-order writing (its reorder
 // window) and to learn each sequence number's input position for its
 // checkpoint. Admit blocks until seq may be fed, or fails when ctx ends
 // or the sink has failed for good.
-type Ledger interface {
-	Admit(ctx context.Context, seq int64, pos sink.InputPos) error
+type Window interface {
+	Admit(ctx context.Context, seq int64, pos qe.InputPos) error
 }
 
 // File reads JSONL or TSV files line by line into the pipeline: the batch
@@ -91,13 +91,13 @@ type Ledger interface {
 // Seq counts fed lines in input order, so an ordered sink can restore it.
 //
 // It implements pipeline.Source: Run returns once every line is acked (or
-// at the drain deadline after stop), and Fed, Read and Done may be called
+// at the drain deadline after stop), and Fed, BytesRead and Complete may be called
 // concurrently with it.
 type File struct {
 	cfg    FileConfig
 	dec    *pipeline.Decoder
 	log    *slog.Logger
-	ledger Ledger
+	window Window
 
 	fed      atomic.Int64
 	read     atomic.Int64 // compressed bytes read from all inputs, for progress
@@ -106,10 +106,10 @@ type File struct {
 	trackers []*Tracker
 }
 
-// NewFile returns a File source; log and ledger may be nil (nil ledger: no
+// NewFile returns a File source; log and window may be nil (nil window: no
 // reorder window). Language pairs that a TSV file's name must give are
 // checked now, so a misnamed file fails before any line is read.
-func NewFile(cfg FileConfig, dec *pipeline.Decoder, log *slog.Logger, ledger Ledger) (*File, error) {
+func NewFile(cfg FileConfig, dec *pipeline.Decoder, log *slog.Logger, window Window) (*File, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -135,7 +135,7 @@ func NewFile(cfg FileConfig, dec *pipeline.Decoder, log *slog.Logger, ledger Led
 	if stdin > 1 {
 		return nil, errors.New("source: file: standard input (-) given more than once")
 	}
-	f := &File{cfg: cfg, dec: dec, log: log, ledger: ledger}
+	f := &File{cfg: cfg, dec: dec, log: log, window: window}
 	for _, p := range cfg.Paths {
 		if p != "-" {
 			if _, err := os.Stat(p); err != nil {
@@ -309,7 +309,7 @@ func headerLayout(cols []string) (tsvLayout, bool) {
 }
 
 // feed reads one input. ok is false when it stopped early (stop, or the
-// ledger refused); err is a read error.
+// window refused); err is a read error.
 func (f *File) feed(stop context.Context, idx int, path string, skip int64, seq, global *int64, out chan<- *pipeline.Item) (bool, error) {
 	var raw io.Reader = os.Stdin
 	if path != "-" {
@@ -399,9 +399,9 @@ func (f *File) feed(stop context.Context, idx int, path string, skip int64, seq,
 		default:
 			value = b
 		}
-		pos := sink.InputPos{File: idx, Line: line, Global: g + 1, Seq: *seq + 1}
-		if f.ledger != nil {
-			if err := f.ledger.Admit(stop, *seq, pos); err != nil {
+		pos := qe.InputPos{File: idx, Line: line, Global: g + 1, Seq: *seq + 1}
+		if f.window != nil {
+			if err := f.window.Admit(stop, *seq, pos); err != nil {
 				return false, nil // stop, or the sink failed and says why itself
 			}
 		}

@@ -33,7 +33,7 @@ func runFiles(t *testing.T, cfg source.FileConfig) (*pipelinetest.MemSink, pipel
 	}
 	snk := &pipelinetest.MemSink{}
 	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 4, BatchWait: time.Millisecond, Workers: 3},
-		&pipelinetest.LengthScorer{}, pipeline.NewRouter(fileRoutes, qe.Model{Name: "len", Version: "0"}), snk, nil, nil)
+		&pipelinetest.LengthScorer{}, pipeline.NewRouter(fileRoutes, qe.ModelID{Name: "len", Version: "0"}), snk, nil, nil)
 	g := &pipeline.Gate{Source: src, Engine: eng, QueueSize: 8}
 	rep, err := g.Run(context.Background())
 	if err == nil && src.Fed() != len(snk.Records()) {
@@ -160,7 +160,7 @@ func TestFileSourceStopDrains(t *testing.T) {
 	}
 	snk := &pipelinetest.MemSink{}
 	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchWait: time.Millisecond}, &pipelinetest.LengthScorer{},
-		pipeline.NewRouter(fileRoutes, qe.Model{}), snk, nil, nil)
+		pipeline.NewRouter(fileRoutes, qe.ModelID{}), snk, nil, nil)
 	g := &pipeline.Gate{Source: src, Engine: eng, DrainTimeout: 5 * time.Second}
 	stop, cancel := context.WithCancel(context.Background())
 	done := make(chan pipeline.Report, 1)
@@ -329,11 +329,11 @@ func TestFileSourceStart(t *testing.T) {
 	}
 	// Resume after the first item fed (line 2 of file 0, global line 1).
 	rest, _, err := runFiles(t, source.FileConfig{Paths: []string{p1, p2}, Shard: source.Shard{Index: 1, Count: 2},
-		Start: sink.InputPos{File: 0, Line: 2, Global: 2, Seq: 1}})
+		Start: qe.InputPos{File: 0, Line: 2, Global: 2, Seq: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := func(rs []sink.Record) (out []string) {
+	src := func(rs []qe.Record) (out []string) {
 		for _, r := range rs {
 			out = append(out, fmt.Sprintf("%s@%d", r.Header(qe.HeaderSource), r.Seq))
 		}
@@ -372,7 +372,7 @@ func TestFileSourceOrderedSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 3, BatchWait: time.Millisecond, Workers: 4},
-		&pipelinetest.LengthScorer{}, pipeline.NewRouter(fileRoutes, qe.Model{Name: "len", Version: "0"}), snk, nil, nil)
+		&pipelinetest.LengthScorer{}, pipeline.NewRouter(fileRoutes, qe.ModelID{Name: "len", Version: "0"}), snk, nil, nil)
 	g := &pipeline.Gate{Source: src, Engine: eng, QueueSize: 4}
 	if _, err := g.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/qegate/qegate/internal/kafkaconn"
+	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
 )
@@ -150,10 +150,9 @@ type Kafka struct {
 
 	// joined and assigned say whether this member is in a generation and
 	// how many partitions it owns (readiness).
-	joined         atomic.Bool
-	assigned       atomic.Int64
-	offsetResets   *prometheus.CounterVec
-	offsetsSkipped *prometheus.CounterVec
+	joined   atomic.Bool
+	assigned atomic.Int64
+	gaps     *kafkaread.Gaps
 
 	// commitMu serialises commits from the whole read of the watermarks
 	// to the broker's answer: the ticker and a draining partition commit
@@ -175,14 +174,7 @@ func NewKafka(cfg KafkaConfig, dec *pipeline.Decoder, m *pipeline.Metrics, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{},
-		offsetResets: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qegate_offset_resets_total", Help: "Times a partition's reading resumed past its committed or current offset because those offsets were gone (retention).",
-		}, []string{"topic", "partition"}),
-		offsetsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "qegate_offsets_skipped_total", Help: "Input offsets never delivered: deleted by retention before being read, or compacted.",
-		}, []string{"topic", "partition"}),
-	}
+	return &Kafka{cfg: cfg.WithDefaults(), dec: dec, metrics: m, log: log, trackers: map[tp]*Tracker{}, gaps: kafkaread.NewGaps()}
 }
 
 // Run joins the group and feeds decoded items to out until stop is
@@ -308,7 +300,7 @@ func (s *Kafka) InFlight() int { return s.inFlight() }
 func (s *Kafka) Collector() prometheus.Collector {
 	return collectors{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "qegate_inflight_messages", Help: "Fetched messages not yet written (committable watermark lags by these).",
-	}, func() float64 { return float64(s.inFlight()) }), s.offsetResets, s.offsetsSkipped}
+	}, func() float64 { return float64(s.inFlight()) }), s.gaps.Resets, s.gaps.Skipped}
 }
 
 // collectors registers several collectors as one.
@@ -432,80 +424,16 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		case <-fetchCtx.Done():
 		}
 	}()
-	part := strconv.Itoa(p.partition)
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Dialer:    s.dialer,
-		Brokers:   s.cfg.Brokers,
-		Topic:     p.topic,
-		Partition: p.partition,
-		MinBytes:  1,
-		MaxBytes:  s.cfg.MaxFetchBytes,
-		MaxWait:   s.cfg.FetchMaxWait,
-		// Records of aborted transactions are never delivered, and open
-		// transactions are waited for: a transactional producer's
-		// retracted writes must not be gated and published.
-		IsolationLevel: kafka.ReadCommitted,
-		QueueCapacity:  prefetch,
-		// Warn, not debug: this is where kafka-go says it skipped offsets
-		// (an offset reset after retention deleted them) or keeps failing
-		// to reach a leader.
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			line := fmt.Sprintf(msg, args...)
-			if strings.Contains(line, "skipping from offset") {
-				s.offsetResets.WithLabelValues(p.topic, part).Inc()
-			}
-			log.Warn("kafka reader: " + line)
-		}),
-	})
-	defer r.Close()
-	if err := r.SetOffset(offset); err != nil {
-		log.Error("kafka source: set offset", "offset", offset, "err", err)
-	}
-	// next is the offset the partition should deliver next (-1: unknown,
-	// before the first message of a partition without a committed offset).
-	next := offset
-	if next < 0 {
-		next = -1
-	}
 	// Work of a revoked partition is first given RevokeTimeout to finish;
 	// what is still queued after the tracker closes is abandoned unwritten.
 	alive := func() bool { return !tr.Closed() }
-	for {
-		m, err := r.FetchMessage(fetchCtx)
-		if err != nil {
-			if fetchCtx.Err() != nil {
-				break
-			}
-			log.Warn("kafka source: fetch failed; retrying", "err", err)
-			select {
-			case <-fetchCtx.Done():
-			case <-time.After(500 * time.Millisecond):
-			}
-			continue
-		}
+	// The read ends with fetchCtx (stop, or the generation's end).
+	err := kafkaread.Read(fetchCtx, kafkaread.Partition{
+		Brokers: s.cfg.Brokers, Dialer: s.dialer, Topic: p.topic, Partition: p.partition,
+		Start: offset, End: kafkaread.Unbounded, MaxBytes: s.cfg.MaxFetchBytes, MaxWait: s.cfg.FetchMaxWait,
+		QueueCapacity: prefetch, Gaps: s.gaps, Log: s.log,
+	}, func(m kafka.Message) error {
 		s.metrics.Fetched.Inc()
-		if next >= 0 && m.Offset > next {
-			// Offsets never delivered: deleted by retention before they
-			// were read (an offset reset) or compacted away. (kafka-go
-			// delivers transaction markers and aborted records as
-			// messages.) Counted and, when more than one, logged: a reset
-			// is silent data loss upstream of the gate.
-			gap := m.Offset - next
-			s.offsetsSkipped.WithLabelValues(p.topic, part).Add(float64(gap))
-			switch {
-			case next == offset && gap > 1:
-				// The first message after the committed offset is further
-				// on: the committed position is gone (kafka-go clamps the
-				// start to the log start offset without a word).
-				s.offsetResets.WithLabelValues(p.topic, part).Inc()
-				log.Warn("kafka source: offset reset: the committed offset no longer exists (deleted by retention?); resumed further on",
-					"committed", offset, "resumed_at", m.Offset, "skipped", gap)
-			case gap > 1:
-				log.Warn("kafka source: offsets skipped (deleted by retention, or compacted)",
-					"from", next, "to", m.Offset-1, "count", gap)
-			}
-		}
-		next = m.Offset + 1
 		it := pipeline.NewItem(pipeline.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, m.Key, m.Value, headers(m.Headers), tr.Add(m.Offset), alive)
 		it.Time = m.Time
 		tr.SetHighWaterMark(m.HighWaterMark)
@@ -513,12 +441,14 @@ func (s *Kafka) runPartition(stop, drainCtx, genCtx context.Context, gen *kafka.
 		s.dec.Decode(it)
 		select {
 		case out <- it:
+			return nil
 		case <-fetchCtx.Done():
 			tr.Cancel(m.Offset)
+			return fetchCtx.Err()
 		}
-		if fetchCtx.Err() != nil {
-			break
-		}
+	})
+	if err != nil && fetchCtx.Err() == nil {
+		log.Error("kafka source: read", "err", err)
 	}
 	// Still the owner (the generation waits for us): finish what is in
 	// flight, bounded, then commit while the commit is still accepted.

@@ -35,7 +35,7 @@ func pairValue(id string) []byte {
 func runSource(t *testing.T, b *kafkatest.Broker, group string, n int64) (*pipelinetest.MemSink, *source.Kafka) {
 	t.Helper()
 	ms := &pipelinetest.MemSink{}
-	router := pipeline.NewRouter(routes, qe.Model{Name: "len", Version: "0"})
+	router := pipeline.NewRouter(routes, qe.ModelID{Name: "len", Version: "0"})
 	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 4, BatchWait: 5 * time.Millisecond}, &pipelinetest.LengthScorer{}, router, ms, nil, nil)
 	src := source.NewKafka(source.KafkaConfig{Brokers: []string{b.Addr()}, GroupID: group, Topics: []string{"in"}, CommitInterval: 100 * time.Millisecond, SessionTimeout: 6 * time.Second},
 		pipeline.NewDecoder(pipeline.DecoderConfig{}), nil, nil)

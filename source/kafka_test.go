@@ -29,7 +29,7 @@ func startGate(t *testing.T, brokers []string, group string, sc pipeline.Scorer,
 	if err != nil {
 		t.Fatal(err)
 	}
-	router := pipeline.NewRouter(routes, qe.Model{Name: "len", Version: "0"})
+	router := pipeline.NewRouter(routes, qe.ModelID{Name: "len", Version: "0"})
 	eng := pipeline.NewEngine(pipeline.EngineConfig{BatchSize: 16, BatchWait: 5 * time.Millisecond, Workers: 3}, sc, router, snk, m, nil)
 	src := source.NewKafka(source.KafkaConfig{
 		Brokers: brokers, GroupID: group, Topics: []string{"in"}, CommitInterval: 100 * time.Millisecond,

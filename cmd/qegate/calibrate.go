@@ -86,7 +86,7 @@ acceptable booleans of JSONL data. It prints a precision/recall table per pair;
 				curve := evaluate.Curve(scores, gold)
 				ch := evaluate.Choose(g, curve)
 				evaluate.WriteTradeoff(out, lp, evaluate.Tradeoff(curve, ch, points), ch)
-				cur := o.ThresholdFor(lp)
+				cur := o.Threshold(lp)
 				cm := evaluate.Count(gold, evaluate.Threshold(f32s(scores), float64(cur)))
 				fmt.Fprintf(out, "  current %.4g: precision %.3f recall %.3f f1 %.3f", cur, cm.Precision(), cm.Recall(), cm.F1())
 				if ch.OK {

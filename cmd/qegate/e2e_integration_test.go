@@ -272,7 +272,10 @@ log:
 					t.Fatalf("dead letter %s has no qe-error header", id)
 				}
 				reasons[r]++
-				continue
+				continue // the sender's bytes, as sent
+			}
+			if err := uniqueKeys(m.Value); err != nil {
+				t.Fatalf("output %s on %s is not JSON with unique member names: %v: %s", id, topic, err, m.Value)
 			}
 			var v struct {
 				ID     string `json:"id"`

@@ -105,10 +105,10 @@ func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []
 	if ff.batch > 0 {
 		cfg.Pipeline.BatchSize = ff.batch
 	}
-	if cfg.Model.Thresholds == nil {
-		cfg.Model.Thresholds = map[string]float64{}
+	if cfg.Model.ThresholdOverrides == nil {
+		cfg.Model.ThresholdOverrides = map[string]float64{}
 	}
-	if err := parseThresholds(ff.thresholds, cfg.Model.Thresholds); err != nil {
+	if err := parseThresholds(ff.thresholds, cfg.Model.ThresholdOverrides); err != nil {
 		return err
 	}
 	if err := progress.ParseMode(ff.progressMode); err != nil {
@@ -142,11 +142,9 @@ func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []
 	// A fatal write error stops reading at once; runCtx is the gate's stop.
 	runCtx, stopRun := context.WithCancelCause(stop)
 	defer stopRun(nil)
-	inFields := cfg.Input.WithDefaults().Fields
 	outCfg := sink.OrderedConfig{
 		Dir: ff.out, Resume: ff.resume, Force: ff.force, Fingerprint: fp, Inputs: args, Compress: ff.compress,
 		CheckpointLines: ff.ckLines, CheckpointInterval: ff.ckEvery,
-		SrcLangField: inFields.SrcLang, TgtLangField: inFields.TgtLang,
 		Stdout:  cmd.OutOrStdout(),
 		OnFatal: func(err error) { stopRun(err) },
 	}

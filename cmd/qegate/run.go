@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/qegate/qegate/internal/app"
+	"github.com/qegate/qegate/scorer"
 )
 
 func init() { rootCmd.AddCommand(newRunCmd()) }
@@ -38,7 +39,7 @@ func newRunCmd() *cobra.Command {
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			sc, err := app.OpenModel(cfg.Model, log)
+			sc, err := scorer.NewReloading(cfg.Model.Config, log)
 			if err != nil {
 				return err
 			}
@@ -88,7 +89,7 @@ func newRunCmd() *cobra.Command {
 
 // reloadOnHUP hot-reloads the model on each SIGHUP until ctx ends; a
 // refused model is logged by Reload and the old one keeps serving.
-func reloadOnHUP(ctx context.Context, m *app.Model, hup <-chan os.Signal) {
+func reloadOnHUP(ctx context.Context, m *scorer.Reloading, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():

@@ -45,10 +45,6 @@ type Config struct {
 // overrides as a plain map so that YAML and environment can set them.
 type ModelConfig struct {
 	scorer.Config `mapstructure:",squash"`
-	// Thresholds override the decision output's per language pair
-	// ("en-de": 0.62); the key "default" replaces the default threshold.
-	// Pairs not named keep the model's. Empty: the model's own.
-	Thresholds map[string]float64 `mapstructure:"thresholds"`
 	// WatchInterval is how often qegate run checks the model directory
 	// for changed files and hot-reloads the model (SIGHUP reloads at
 	// once). Zero disables watching; Defaults() has 10s.
@@ -86,7 +82,7 @@ func Defaults() Config {
 			Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", DeadLetter: "qegate.deadletter",
 		},
 		Rules:    rules.Config{}.WithDefaults(),
-		Model:    ModelConfig{Thresholds: map[string]float64{}, WatchInterval: 10 * time.Second},
+		Model:    ModelConfig{Config: scorer.Config{ThresholdOverrides: map[string]float64{}}, WatchInterval: 10 * time.Second},
 		Pipeline: pipeline.Config{}.WithDefaults(),
 		Log:      LogConfig{Level: "info", Format: "text"},
 	}

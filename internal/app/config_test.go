@@ -58,8 +58,8 @@ func TestLoad(t *testing.T) {
 			name: "thresholds map",
 			yaml: "model:\n  thresholds: {en-de: 0.7, default: 0.4}\n",
 			check: func(t *testing.T, c *Config) {
-				if c.Model.Thresholds["en-de"] != 0.7 || c.Model.Thresholds["default"] != 0.4 {
-					t.Fatalf("thresholds = %v", c.Model.Thresholds)
+				if c.Model.ThresholdOverrides["en-de"] != 0.7 || c.Model.ThresholdOverrides["default"] != 0.4 {
+					t.Fatalf("thresholds = %v", c.Model.ThresholdOverrides)
 				}
 			},
 		},

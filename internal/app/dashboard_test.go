@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qegate/qegate/pipeline"
+	"github.com/qegate/qegate/scorer"
 	"github.com/qegate/qegate/source"
 )
 
@@ -20,9 +21,7 @@ func TestDashboardsUseRealMetrics(t *testing.T) {
 	rec := &descRecorder{names: map[string]bool{}}
 	m := pipeline.NewMetrics(rec)
 	rec.MustRegister(source.NewKafka(source.KafkaConfig{}, nil, m, nil).Collector())
-	model := &Model{}
-	model.info, model.reloads = newModelMetrics()
-	rec.MustRegister(model.Collectors()...)
+	rec.MustRegister(scorer.ReloadingCollectors()...)
 	have := rec.names
 	name := regexp.MustCompile(`qegate_[a-z0-9_]+`)
 	root := filepath.Join("..", "..")

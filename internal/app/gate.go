@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qegate/qegate/internal/kafkaconn"
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/pipeline"
 	"github.com/qegate/qegate/pipeline/rules"
 	"github.com/qegate/qegate/scorer"
@@ -17,8 +18,9 @@ import (
 	"github.com/qegate/qegate/source"
 )
 
-// Gate is a wired gate plus the parts its owner reads or closes.
-type Gate struct {
+// Wired is a pipeline.Gate wired from the configuration, plus the parts
+// its owner reads or closes.
+type Wired struct {
 	*pipeline.Gate
 	Router  *pipeline.Router
 	Sink    pipeline.Sink
@@ -35,7 +37,7 @@ type Gate struct {
 	Out *sink.Ordered
 	// Start is where a resumed file gate continues (the zero position for
 	// a fresh run).
-	Start sink.InputPos
+	Start qe.InputPos
 	// Backfill is the bounded source of a backfill gate, else nil.
 	Backfill *source.Backfill
 	// AlreadyComplete marks a resumed file gate whose run had finished:
@@ -84,7 +86,7 @@ func FileRoutes(reviewMargin float64) pipeline.RoutesConfig {
 // open scorer. For a Kafka gate it first checks that the brokers answer and
 // that every input topic and every output topic of the model's language
 // pairs exists. The caller runs the gate, then calls Close.
-func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate, error) {
+func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Wired, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.Default()
@@ -99,7 +101,7 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 	m := pipeline.NewMetrics(reg)
 	dec := pipeline.NewDecoder(cfg.Input)
 
-	g := &Gate{Router: router, Metrics: m, model: sc}
+	g := &Wired{Router: router, Metrics: m, model: sc}
 	lps := LangPairs(sc, cfg.Input.LangPairs)
 	var expect []string // output topics checked to exist at start-up
 	var src pipeline.Source
@@ -160,7 +162,7 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 		}
 		expect = router.Topics(lps)
 		m.LimitLangPairs(lps)
-		if hot, ok := sc.(*Model); ok {
+		if hot, ok := sc.(*scorer.Reloading); ok {
 			// A reloaded model may name new language pairs: their output
 			// topics must exist before it is swapped in.
 			hot.Check = func(ctx context.Context, next *scorer.Scorer) error {
@@ -228,7 +230,7 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Gate
 }
 
 // Close closes the sink: call it after Run has returned.
-func (g *Gate) Close() error {
+func (g *Wired) Close() error {
 	if err := g.Sink.Close(); err != nil {
 		return fmt.Errorf("close sink: %w", err)
 	}
@@ -236,7 +238,7 @@ func (g *Gate) Close() error {
 }
 
 // Summary is the one log line a finished gate leaves.
-func (g *Gate) Summary(log *slog.Logger, rep pipeline.Report, runErr error) {
+func (g *Wired) Summary(log *slog.Logger, rep pipeline.Report, runErr error) {
 	s := g.Engine.Stats().Snapshot()
 	args := []any{"accepted", s.Total.Accepted, "rejected", s.Total.Rejected, "review", s.Total.Review,
 		"dead_letter", s.Total.DeadLetter, "dropped_uncommitted", rep.Dropped, "elapsed", rep.Elapsed}

@@ -22,6 +22,7 @@ import (
 	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/kafkatest"
 	"github.com/qegate/qegate/internal/native"
+	"github.com/qegate/qegate/scorer"
 )
 
 // copyModel copies the tiny test model into a fresh directory the test may
@@ -123,7 +124,7 @@ func TestReadinessAndHotReload(t *testing.T) {
 	cfg.Routes.Publish, cfg.Routes.PostEdit, cfg.Routes.DeadLetter = "pub", "pe", "dlq"
 	cfg.Model.ModelDir = dir
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	model, err := OpenModel(cfg.Model, log)
+	model, err := scorer.NewReloading(cfg.Model.Config, log)
 	if err != nil {
 		t.Fatal(err)
 	}

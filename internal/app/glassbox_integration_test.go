@@ -49,7 +49,7 @@ func TestGlassboxThroughKafka(t *testing.T) {
 	cfg.Routes.Publish, cfg.Routes.PostEdit, cfg.Routes.DeadLetter = "pub", "pe", "dlq"
 	cfg.Model.ModelDir = dir
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	model, err := OpenModel(cfg.Model, log)
+	model, err := scorer.NewReloading(cfg.Model.Config, log)
 	if err != nil {
 		t.Fatal(err)
 	}

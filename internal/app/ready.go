@@ -49,7 +49,7 @@ func (p *brokerProbe) check(ctx context.Context, brokers []string, conn kafkacon
 // and this member owns at least one partition. (A replica beyond the
 // partition count is never ready: scale replicas to at most the input
 // partitions, as KEDA's Kafka scaler does by default.)
-func (g *Gate) Ready(ctx context.Context) error {
+func (g *Wired) Ready(ctx context.Context) error {
 	if g.model == nil {
 		return errors.New("model not loaded")
 	}

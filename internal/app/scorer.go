@@ -1,30 +1,31 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/scorer"
 )
 
-// OpenScorer loads the configured model once and applies the configured
-// threshold overrides to it.
+// GateScorer is what Build needs of a model: it scores, and its manifest
+// and pool size name and size the gate. *scorer.Scorer and
+// *scorer.Reloading are one.
+type GateScorer interface {
+	Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error)
+	Manifest() *scorer.Manifest
+	Model() qe.ModelID
+	PoolSize() (sessions, intraOpThreads int)
+}
+
+// OpenScorer loads the configured model once (its threshold overrides
+// applied).
 func OpenScorer(mc ModelConfig) (*scorer.Scorer, error) {
 	sc, err := scorer.New(mc.Config)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
-	}
-	if len(mc.Thresholds) > 0 {
-		t := sc.Thresholds()
-		for lp, v := range mc.Thresholds {
-			if lp == "default" {
-				t.Default = float32(v)
-				continue
-			}
-			t.ByLangPair[strings.ToLower(lp)] = float32(v)
-		}
-		sc.SetThresholds(t)
 	}
 	return sc, nil
 }

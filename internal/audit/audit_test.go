@@ -138,7 +138,7 @@ func FuzzAuditID(f *testing.F) {
 		f.Add([]byte(s), []byte(nil), float32(0.2))
 	}
 	dec := pipeline.NewDecoder(pipeline.DecoderConfig{MaxBytes: 1 << 16})
-	r := pipeline.NewRouter(pipeline.RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.Model{Name: "m", Version: "1"})
+	r := pipeline.NewRouter(pipeline.RoutesConfig{Publish: "pub", PostEdit: "pe", DeadLetter: "dlq"}, qe.ModelID{Name: "m", Version: "1"})
 	f.Fuzz(func(t *testing.T, v, key []byte, score float32) {
 		origin := pipeline.Origin{Topic: "in", Partition: 1, Offset: 42}
 		it := pipeline.NewItem(origin, key, v, nil, nil, nil)

@@ -27,7 +27,7 @@ func GoldAt(r Row, cut, boolCut float64) (acceptable, ok bool) {
 
 // BoolCut is the DA cut that `acceptable` booleans are compared at: the
 // decision output's da_threshold when it is 51 or 70, else 51.
-func (m *ModelInfo) BoolCut() float64 {
+func (m *ManifestView) BoolCut() float64 {
 	if t := m.Outputs[m.DecisionIndex()].DAThreshold; t != nil && (*t == Cut51 || *t == Cut70) {
 		return *t
 	}
@@ -49,7 +49,7 @@ func Group(rows []Row, keep func(i int) bool) map[string][]int {
 // outputs in manifest order (nil rows were not scored and are left out). It never
 // fails: metrics without labels are skipped with a note and undefined metrics
 // (constant predictions, a single row) are NaN with a note.
-func Evaluate(m *ModelInfo, rows []Row, outputs [][]float32) *Report {
+func Evaluate(m *ManifestView, rows []Row, outputs [][]float32) *Report {
 	corrIdx, i51, i70 := m.CorrelationIndex(), m.ClassifierFor(Cut51), m.ClassifierFor(Cut70)
 	rep := &Report{
 		Model: ModelReport{
@@ -138,7 +138,7 @@ func Evaluate(m *ModelInfo, rows []Row, outputs [][]float32) *Report {
 			dst **BinaryReport
 		}{{Cut51, i51, &pr.At51}, {Cut70, i70, &pr.At70}} {
 			o := m.Outputs[c.idx]
-			th := o.ThresholdFor(lp)
+			th := o.Threshold(lp)
 			var g, p []bool
 			for _, i := range idx {
 				a, ok := GoldAt(rows[i], c.cut, boolCut)

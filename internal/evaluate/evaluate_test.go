@@ -12,14 +12,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/qegate/qegate/scorer"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func threeOutputModel() *ModelInfo {
-	return &ModelInfo{
+func threeOutputModel() *ManifestView {
+	return &ManifestView{
 		Name: "test", Version: "1", Dir: "/m",
-		Outputs: []Output{
+		Outputs: []scorer.OutputSpec{
 			{Name: "da51", Kind: "classification", DAThreshold: fp(51), DefaultThreshold: 0.5, Thresholds: map[string]float32{"en-de": 0.6}},
 			{Name: "da70", Kind: "classification", DAThreshold: fp(70), DefaultThreshold: 0.5},
 			{Name: "z", Kind: "regression", DefaultThreshold: 0},
@@ -221,7 +223,7 @@ func TestEvaluateUndefinedMetrics(t *testing.T) {
 }
 
 func TestOutputSelection(t *testing.T) {
-	single := &ModelInfo{Outputs: []Output{{Name: "acc", Kind: "classification", DefaultThreshold: 0.5}}, DefaultOutput: "acc"}
+	single := &ManifestView{Outputs: []scorer.OutputSpec{{Name: "acc", Kind: "classification", DefaultThreshold: 0.5}}, DefaultOutput: "acc"}
 	if single.CorrelationIndex() != 0 || single.ClassifierFor(51) != 0 || single.ClassifierFor(70) != 0 {
 		t.Error("single-output model must use its only output everywhere")
 	}

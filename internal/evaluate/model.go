@@ -2,53 +2,29 @@ package evaluate
 
 import "github.com/qegate/qegate/scorer"
 
-// Output is one model output as model.json describes it (docs/ARCHITECTURE.md).
-type Output struct {
-	Name             string             `json:"name"`
-	Index            int                `json:"index"`
-	Kind             string             `json:"kind"` // "classification" or "regression"
-	Transform        string             `json:"transform"`
-	Label            string             `json:"label"`
-	DAThreshold      *float64           `json:"da_threshold,omitempty"`
-	DefaultThreshold float32            `json:"default_threshold"`
-	Thresholds       map[string]float32 `json:"thresholds"`
-}
-
-// ThresholdFor returns the decision threshold of the output for a language pair:
-// thresholds[lp], else default_threshold.
-func (o Output) ThresholdFor(lp string) float32 {
-	if t, ok := o.Thresholds[lp]; ok {
-		return t
-	}
-	return o.DefaultThreshold
-}
-
-// ModelInfo is the part of a model's manifest that evaluation needs (built
+// ManifestView is the part of a model's manifest that evaluation needs (built
 // by FromManifest). Outputs are in manifest order, the order of the scores a
 // Scorer returns.
-type ModelInfo struct {
-	Dir           string   `json:"-"`
-	Name          string   `json:"name"`
-	Version       string   `json:"version"`
-	Outputs       []Output `json:"outputs"`
-	DefaultOutput string   `json:"default_output"`
+type ManifestView struct {
+	Dir           string              `json:"-"`
+	Name          string              `json:"name"`
+	Version       string              `json:"version"`
+	Outputs       []scorer.OutputSpec `json:"outputs"`
+	DefaultOutput string              `json:"default_output"`
 }
 
 // FromManifest is the evaluation view of a model's manifest: model.json is
 // parsed and validated once, by scorer.LoadManifest.
-func FromManifest(m *scorer.Manifest) *ModelInfo {
-	info := &ModelInfo{Dir: m.Dir, Name: m.Name, Version: m.Version, DefaultOutput: m.DefaultOutput}
+func FromManifest(m *scorer.Manifest) *ManifestView {
+	info := &ManifestView{Dir: m.Dir, Name: m.Name, Version: m.Version, DefaultOutput: m.DefaultOutput}
 	for _, o := range m.Outputs {
-		info.Outputs = append(info.Outputs, Output{
-			Name: o.Name, Index: o.Index, Kind: o.Kind, Transform: o.Transform, Label: o.Label,
-			DAThreshold: o.DAThreshold, DefaultThreshold: o.DefaultThreshold, Thresholds: o.Thresholds,
-		})
+		info.Outputs = append(info.Outputs, o)
 	}
 	return info
 }
 
 // OutputIndex returns the manifest position of the named output, or -1.
-func (m *ModelInfo) OutputIndex(name string) int {
+func (m *ManifestView) OutputIndex(name string) int {
 	for i, o := range m.Outputs {
 		if o.Name == name {
 			return i
@@ -58,7 +34,7 @@ func (m *ModelInfo) OutputIndex(name string) int {
 }
 
 // DecisionIndex is the manifest position of default_output.
-func (m *ModelInfo) DecisionIndex() int {
+func (m *ManifestView) DecisionIndex() int {
 	if i := m.OutputIndex(m.DefaultOutput); i >= 0 {
 		return i
 	}
@@ -67,7 +43,7 @@ func (m *ModelInfo) DecisionIndex() int {
 
 // ClassifierFor returns the manifest position of the classification output whose
 // da_threshold equals da, else the decision output's position.
-func (m *ModelInfo) ClassifierFor(da float64) int {
+func (m *ManifestView) ClassifierFor(da float64) int {
 	for i, o := range m.Outputs {
 		if o.Kind == "classification" && o.DAThreshold != nil && *o.DAThreshold == da {
 			return i
@@ -78,7 +54,7 @@ func (m *ModelInfo) ClassifierFor(da float64) int {
 
 // CorrelationIndex returns the manifest position of the first regression output,
 // else the decision output's position.
-func (m *ModelInfo) CorrelationIndex() int {
+func (m *ManifestView) CorrelationIndex() int {
 	for i, o := range m.Outputs {
 		if o.Kind == "regression" {
 			return i
@@ -89,6 +65,6 @@ func (m *ModelInfo) CorrelationIndex() int {
 
 // Scored returns a filter for Group: row i was scored and has every output the
 // manifest lists (a short or missing result is left out rather than indexed).
-func (m *ModelInfo) Scored(outputs [][]float32) func(i int) bool {
+func (m *ManifestView) Scored(outputs [][]float32) func(i int) bool {
 	return func(i int) bool { return i < len(outputs) && len(outputs[i]) >= len(m.Outputs) }
 }

@@ -49,7 +49,7 @@ func (a modelScorer) Lengths(rows []Row) []int {
 // ScoredData is labelled data read from disk and scored by a model.
 type ScoredData struct {
 	Data   *Data
-	Model  *ModelInfo
+	Model  *ManifestView
 	Scored *Scored
 	// Bad holds read and scoring failures, in that order.
 	Bad []BadRow

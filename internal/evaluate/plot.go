@@ -17,7 +17,7 @@ import (
 // <lp>-scatter.png, the correlation output against the gold z or DA, and
 // <lp>-pr.png, precision-recall curves of the at51 and at70 outputs with the
 // operating point of the model's threshold marked. It returns the files written.
-func Plot(dir string, m *ModelInfo, rows []Row, outputs [][]float32) ([]string, error) {
+func Plot(dir string, m *ManifestView, rows []Row, outputs [][]float32) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plot: %w", err)
 	}
@@ -106,7 +106,7 @@ func Plot(dir string, m *ModelInfo, rows []Row, outputs [][]float32) ([]string, 
 			l.Color = plotutilColor(k)
 			l.Width = vg.Points(1.5)
 			o := m.Outputs[c.idx]
-			cm := Count(gold, Threshold(f32to64(scores), float64(o.ThresholdFor(lp))))
+			cm := Count(gold, Threshold(f32to64(scores), float64(o.Threshold(lp))))
 			op, err := plotter.NewScatter(plotter.XYs{{X: cm.Recall(), Y: cm.Precision()}})
 			if err != nil {
 				return files, fmt.Errorf("plot %s pr: %w", lp, err)
@@ -115,7 +115,7 @@ func Plot(dir string, m *ModelInfo, rows []Row, outputs [][]float32) ([]string, 
 			op.GlyphStyle.Radius = vg.Points(4)
 			op.GlyphStyle.Shape = draw.CrossGlyph{}
 			p.Add(l, op)
-			p.Legend.Add(fmt.Sprintf("DA>=%g (%s), x = threshold %.3g", c.cut, o.Name, o.ThresholdFor(lp)), l)
+			p.Legend.Add(fmt.Sprintf("DA>=%g (%s), x = threshold %.3g", c.cut, o.Name, o.Threshold(lp)), l)
 			drawn = true
 		}
 		if drawn {

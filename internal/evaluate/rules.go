@@ -39,7 +39,7 @@ type RuleReport struct {
 
 // EvaluateRules runs verdict on every scored row and reports the rules'
 // effect; outputs are the model's, as for Evaluate.
-func EvaluateRules(m *ModelInfo, rows []Row, outputs [][]float32, verdict Verdict) *RulesReport {
+func EvaluateRules(m *ManifestView, rows []Row, outputs [][]float32, verdict Verdict) *RulesReport {
 	rep := &RulesReport{ByRule: map[string]*RuleReport{}}
 	i51, i70 := m.ClassifierFor(Cut51), m.ClassifierFor(Cut70)
 	gated := make([][]float32, len(outputs))

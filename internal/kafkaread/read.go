@@ -1,6 +1,8 @@
-// Package kafkaread reads whole topics back, from the first offset to the
-// end offset at the time of the call: what the demo, the audit and the
-// end-to-end tests use to count every routed message.
+// Package kafkaread reads Kafka partitions: Read is the one loop that reads
+// a partition's range (the consumer-group source, backfill, audit, demo
+// and tests all use it), Bounds finds a topic's partitions and offsets,
+// and Topic and Each read whole topics back, from the first offset to the
+// end offset at the time of the call.
 package kafkaread
 
 import (
@@ -56,59 +58,57 @@ func EachConn(ctx context.Context, brokers []string, conn kafkaconn.Config, topi
 }
 
 func each(ctx context.Context, client *kafka.Client, dialer *kafka.Dialer, brokers []string, topic string, fn func(kafka.Message)) error {
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	b, err := Bounds(ctx, client, topic)
 	if err != nil {
-		return fmt.Errorf("kafkaread: metadata %s: %w", topic, err)
+		return err
 	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		if len(md.Topics) == 1 {
-			err = md.Topics[0].Error
-		}
-		return fmt.Errorf("kafkaread: topic %s: %w", topic, errors.Join(err, errors.New("not found")))
-	}
-	var reqs []kafka.OffsetRequest
-	for _, p := range md.Topics[0].Partitions {
-		reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
-	}
-	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return fmt.Errorf("kafkaread: list offsets %s: %w", topic, err)
-	}
-	parts := offs.Topics[topic]
-	sort.Slice(parts, func(i, j int) bool { return parts[i].Partition < parts[j].Partition })
-	for _, po := range parts {
-		if po.Error != nil {
-			return fmt.Errorf("kafkaread: offsets %s/%d: %w", topic, po.Partition, po.Error)
-		}
-		if po.LastOffset <= po.FirstOffset {
-			continue
-		}
-		if err := eachInPartition(ctx, dialer, brokers, topic, po.Partition, po.FirstOffset, po.LastOffset, fn); err != nil {
+	for _, p := range b.Partitions {
+		err := Read(ctx, Partition{Brokers: brokers, Dialer: dialer, Topic: topic, Partition: p, Start: b.First[p], End: b.Last[p], MaxBytes: 64 << 20, MaxWait: 200 * time.Millisecond},
+			func(m kafka.Message) error { fn(m); return nil })
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func eachInPartition(ctx context.Context, dialer *kafka.Dialer, brokers []string, topic string, part int, first, end int64, fn func(kafka.Message)) error {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: part, Dialer: dialer,
-		MinBytes: 1, MaxBytes: 64 << 20, MaxWait: 200 * time.Millisecond,
-	})
-	defer r.Close()
-	if err := r.SetOffset(first); err != nil {
-		return fmt.Errorf("kafkaread: %s/%d: %w", topic, part, err)
+// TopicBounds are a topic's partitions, in order, and each one's first
+// offset and end offset (the last stable offset: see Isolation).
+type TopicBounds struct {
+	Partitions  []int
+	First, Last map[int]int64
+}
+
+// Bounds looks up topic's partitions and their offsets; a missing topic is
+// an error.
+func Bounds(ctx context.Context, client *kafka.Client, topic string) (TopicBounds, error) {
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return TopicBounds{}, fmt.Errorf("kafkaread: metadata %s: %w", topic, err)
 	}
-	next := first
-	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			return fmt.Errorf("kafkaread: %s/%d at offset %d of [%d,%d): %w", topic, part, next, first, end, err)
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) == 0 {
+		var cause error = errors.New("not found")
+		if len(md.Topics) == 1 && md.Topics[0].Error != nil {
+			cause = md.Topics[0].Error
 		}
-		fn(m)
-		next = m.Offset + 1
-		if m.Offset >= end-1 {
-			return nil
-		}
+		return TopicBounds{}, fmt.Errorf("kafkaread: topic %s: %w", topic, cause)
 	}
+	b := TopicBounds{First: map[int]int64{}, Last: map[int]int64{}}
+	var reqs []kafka.OffsetRequest
+	for _, p := range md.Topics[0].Partitions {
+		b.Partitions = append(b.Partitions, p.ID)
+		reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+	}
+	sort.Ints(b.Partitions)
+	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}, IsolationLevel: Isolation})
+	if err != nil {
+		return TopicBounds{}, fmt.Errorf("kafkaread: list offsets %s: %w", topic, err)
+	}
+	for _, po := range offs.Topics[topic] {
+		if po.Error != nil {
+			return TopicBounds{}, fmt.Errorf("kafkaread: offsets %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		b.First[po.Partition], b.Last[po.Partition] = po.FirstOffset, po.LastOffset
+	}
+	return b, nil
 }

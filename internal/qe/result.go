@@ -18,12 +18,13 @@ type Result struct {
 	Glassbox bool
 	// Model is the model that produced the result; zero when the scorer
 	// does not say (the router then names its configured model).
-	Model Model
+	Model ModelID
 }
 
-// Model identifies the model, and its decision output, that scored a pair:
-// with hot reload, consecutive outputs can come from different models.
-type Model struct {
+// ModelID identifies the model, and its decision output, that scored a
+// pair: with hot reload, consecutive outputs can come from different
+// models.
+type ModelID struct {
 	Name    string
 	Version string
 	// Output is the name of the decision output (e.g. da51).
@@ -31,4 +32,4 @@ type Model struct {
 }
 
 // Tag is the model as the qe-model header names it: name@version.
-func (m Model) Tag() string { return m.Name + "@" + m.Version }
+func (m ModelID) Tag() string { return m.Name + "@" + m.Version }

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/qegate/qegate/internal/qe"
-	"github.com/qegate/qegate/sink"
 )
 
 // FailSrc is the source text that makes LengthScorer fail the whole call,
@@ -49,8 +48,8 @@ func (s *LengthScorer) Calls() int64 { return s.calls.Load() }
 
 // MemSink keeps written records in memory. FailFirst makes the first n
 // writes fail as a whole (a broker outage); records for the topic Permanent
-// fail with a *sink.PermanentError (a topic that refuses them). Records for
-// the topic Missing fail with a *sink.MissingTopicError, the first
+// fail with a *qe.PermanentError (a topic that refuses them). Records for
+// the topic Missing fail with a *qe.MissingTopicError, the first
 // MissingFor times when MissingFor > 0 (metadata lag), else always (a
 // deleted topic). Records larger than MaxRecordBytes (key, value and
 // headers, when > 0) fail permanently, as a topic's max.message.bytes
@@ -63,11 +62,11 @@ type MemSink struct {
 	MaxRecordBytes int
 
 	mu      sync.Mutex
-	recs    []sink.Record
+	recs    []qe.Record
 	refused int
 }
 
-func recordBytes(r sink.Record) int {
+func recordBytes(r qe.Record) int {
 	n := len(r.Key) + len(r.Value)
 	for _, h := range r.Headers {
 		n += len(h.Key) + len(h.Value)
@@ -83,7 +82,7 @@ func (m *MemSink) Refused() int {
 }
 
 // Write implements pipeline.Sink.
-func (m *MemSink) Write(ctx context.Context, recs []sink.Record) error {
+func (m *MemSink) Write(ctx context.Context, recs []qe.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -93,17 +92,17 @@ func (m *MemSink) Write(ctx context.Context, recs []sink.Record) error {
 		m.FailFirst--
 		return errors.New("pipelinetest: broker unavailable")
 	}
-	errs := make(sink.WriteErrors, len(recs))
+	errs := make(qe.WriteErrors, len(recs))
 	failed := false
 	for i, r := range recs {
 		if m.Permanent != "" && r.Topic == m.Permanent {
-			errs[i] = &sink.PermanentError{Err: errors.New("pipelinetest: record refused")}
+			errs[i] = &qe.PermanentError{Err: errors.New("pipelinetest: record refused")}
 			failed = true
 			continue
 		}
 		if m.Missing != "" && r.Topic == m.Missing {
 			if m.MissingFor <= 0 {
-				errs[i] = &sink.MissingTopicError{Topic: r.Topic, Err: errors.New("pipelinetest: unknown topic")}
+				errs[i] = &qe.MissingTopicError{Topic: r.Topic, Err: errors.New("pipelinetest: unknown topic")}
 				failed = true
 				continue
 			}
@@ -111,12 +110,12 @@ func (m *MemSink) Write(ctx context.Context, recs []sink.Record) error {
 			if m.MissingFor == 0 {
 				m.Missing = "" // it exists from now on
 			}
-			errs[i] = &sink.MissingTopicError{Topic: r.Topic, Err: errors.New("pipelinetest: unknown topic")}
+			errs[i] = &qe.MissingTopicError{Topic: r.Topic, Err: errors.New("pipelinetest: unknown topic")}
 			failed = true
 			continue
 		}
 		if n := recordBytes(r); m.MaxRecordBytes > 0 && n > m.MaxRecordBytes {
-			errs[i] = &sink.PermanentError{Err: fmt.Errorf("pipelinetest: record of %d bytes too large", n)}
+			errs[i] = &qe.PermanentError{Err: fmt.Errorf("pipelinetest: record of %d bytes too large", n)}
 			m.refused++
 			failed = true
 			continue
@@ -133,10 +132,10 @@ func (m *MemSink) Write(ctx context.Context, recs []sink.Record) error {
 func (m *MemSink) Close() error { return nil }
 
 // Records returns a copy of what was written, in write order.
-func (m *MemSink) Records() []sink.Record {
+func (m *MemSink) Records() []qe.Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]sink.Record(nil), m.recs...)
+	return append([]qe.Record(nil), m.recs...)
 }
 
 // ByTopic counts written records per destination.

@@ -1,4 +1,4 @@
-package app
+package scorer
 
 import (
 	"context"
@@ -15,31 +15,21 @@ import (
 
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
-	"github.com/qegate/qegate/scorer"
 )
 
-// GateScorer is what Build needs of a model: it scores, and its manifest
-// and pool size name and size the gate. *scorer.Scorer and *Model are one.
-type GateScorer interface {
-	Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error)
-	Manifest() *scorer.Manifest
-	Model() qe.Model
-	PoolSize() (sessions, intraOpThreads int)
-}
-
-// Model is a scorer that can be replaced while the gate runs (hot
-// reload): Reload loads the model directory again and swaps it in; calls
+// Reloading is a scorer whose model can be replaced while the gate runs
+// (hot reload): Reload loads the model directory again and swaps it in; calls
 // already running finish on the old model, which is closed once they have.
 // A model that fails to load, or that the Check hook refuses, is not
 // swapped in: the old one keeps serving. Every result names the model that
 // produced it. Safe for concurrent use.
-type Model struct {
-	cfg ModelConfig
+type Reloading struct {
+	cfg Config
 	log *slog.Logger
 
 	// Check, when set, vets a newly loaded model before it is swapped in
-	// (Build sets it to check the new model's output topics).
-	Check func(context.Context, *scorer.Scorer) error
+	// (the gate's wiring sets it to check the new model's output topics).
+	Check func(context.Context, *Scorer) error
 
 	reloadMu sync.Mutex // one reload at a time
 	cur      atomic.Pointer[loaded]
@@ -51,25 +41,25 @@ type Model struct {
 
 // loaded is one open scorer and the calls using it.
 type loaded struct {
-	sc     *scorer.Scorer
+	sc     *Scorer
 	mu     sync.RWMutex // held for reading by each Score call, for writing by retire
 	closed bool
 }
 
-// OpenModel loads the configured model (OpenScorer) for hot reload.
-func OpenModel(cfg ModelConfig, log *slog.Logger) (*Model, error) {
+// NewReloading loads the model of cfg (New) for hot reload; log may be nil.
+func NewReloading(cfg Config, log *slog.Logger) (*Reloading, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	m := &Model{cfg: cfg, log: log}
+	m := &Reloading{cfg: cfg, log: log}
 	m.info, m.reloads = newModelMetrics()
 	finger, err := fingerprint(m.dir())
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	sc, err := OpenScorer(cfg)
+	sc, err := New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("model: %w", err)
 	}
 	m.cur.Store(&loaded{sc: sc})
 	m.finger = finger
@@ -86,24 +76,34 @@ func newModelMetrics() (*prometheus.GaugeVec, *prometheus.CounterVec) {
 		}, []string{"result"})
 }
 
-// Collectors returns the model's metrics for registration.
-func (m *Model) Collectors() []prometheus.Collector { return []prometheus.Collector{m.info, m.reloads} }
+// ReloadingCollectors returns unregistered metrics of the kind a
+// Reloading registers (qegate_model_info, qegate_model_reloads_total), for
+// checks of what the gate exports.
+func ReloadingCollectors() []prometheus.Collector {
+	info, reloads := newModelMetrics()
+	return []prometheus.Collector{info, reloads}
+}
 
-func (m *Model) dir() string {
+// Collectors returns the model's metrics for registration.
+func (m *Reloading) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.info, m.reloads}
+}
+
+func (m *Reloading) dir() string {
 	if m.cfg.ModelDir != "" {
 		return m.cfg.ModelDir
 	}
 	return native.DefaultModelDir()
 }
 
-func (m *Model) setInfo(id qe.Model) {
+func (m *Reloading) setInfo(id qe.ModelID) {
 	m.info.Reset()
 	m.info.WithLabelValues(id.Name, id.Version, id.Output).Set(1)
 }
 
 // acquire returns the current scorer, read-locked so that it is not closed
 // until release; a scorer retired between the load and the lock is skipped.
-func (m *Model) acquire() *loaded {
+func (m *Reloading) acquire() *loaded {
 	for {
 		l := m.cur.Load()
 		l.mu.RLock()
@@ -115,28 +115,28 @@ func (m *Model) acquire() *loaded {
 }
 
 // Score implements pipeline.Scorer on the current model.
-func (m *Model) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
+func (m *Reloading) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
 	l := m.acquire()
 	defer l.mu.RUnlock()
 	return l.sc.Score(ctx, pairs)
 }
 
 // Manifest returns the current model's manifest.
-func (m *Model) Manifest() *scorer.Manifest {
+func (m *Reloading) Manifest() *Manifest {
 	l := m.acquire()
 	defer l.mu.RUnlock()
 	return l.sc.Manifest()
 }
 
 // Model names the current model.
-func (m *Model) Model() qe.Model {
+func (m *Reloading) Model() qe.ModelID {
 	l := m.acquire()
 	defer l.mu.RUnlock()
 	return l.sc.Model()
 }
 
 // PoolSize returns the current model's ONNX Runtime pool size.
-func (m *Model) PoolSize() (int, int) {
+func (m *Reloading) PoolSize() (int, int) {
 	l := m.acquire()
 	defer l.mu.RUnlock()
 	return l.sc.PoolSize()
@@ -144,15 +144,18 @@ func (m *Model) PoolSize() (int, int) {
 
 // Reload loads the model directory again and swaps the new model in, or
 // returns why it did not (the old model keeps serving).
-func (m *Model) Reload(ctx context.Context) error {
+func (m *Reloading) Reload(ctx context.Context) error {
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
 	finger, _ := fingerprint(m.dir())
 	return m.reloadLocked(ctx, finger)
 }
 
-func (m *Model) reloadLocked(ctx context.Context, finger string) error {
-	sc, err := OpenScorer(m.cfg)
+func (m *Reloading) reloadLocked(ctx context.Context, finger string) error {
+	sc, err := New(m.cfg)
+	if err != nil {
+		err = fmt.Errorf("model: %w", err)
+	}
 	if err == nil && m.Check != nil {
 		if err = m.Check(ctx, sc); err != nil {
 			_ = sc.Close()
@@ -188,7 +191,7 @@ func retire(l *loaded, log *slog.Logger) {
 
 // Watch reloads the model whenever its files change, checking every
 // interval, until ctx ends. interval <= 0 disables it.
-func (m *Model) Watch(ctx context.Context, interval time.Duration) {
+func (m *Reloading) Watch(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}
@@ -213,7 +216,7 @@ func (m *Model) Watch(ctx context.Context, interval time.Duration) {
 }
 
 // Close closes the current model; the caller stops scoring first.
-func (m *Model) Close() error {
+func (m *Reloading) Close() error {
 	l := m.cur.Load()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -235,7 +238,7 @@ func fingerprint(dir string) (string, error) {
 		return "", err
 	}
 	out := real
-	for _, name := range []string{scorer.ManifestFile, scorer.ModelFile, scorer.TokenizerFile} {
+	for _, name := range []string{ManifestFile, ModelFile, TokenizerFile} {
 		st, err := os.Stat(filepath.Join(real, name))
 		if err != nil {
 			return "", err
