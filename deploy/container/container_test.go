@@ -45,12 +45,12 @@ import (
 const modelDir = "../../models/default"
 
 var build struct {
-	once       sync.Once
-	ref, log   string
-	err        error
-	unusable   string // image.sh's one line when podman cannot run containers
-	elapsed    time.Duration
-	reported   bool // the failed build's output was shown
+	once     sync.Once
+	ref, log string
+	err      error
+	unusable string // image.sh's one line when podman cannot run containers
+	elapsed  time.Duration
+	reported bool // the failed build's output was shown
 }
 
 // image builds the image once per test binary and returns its reference.
