@@ -144,12 +144,18 @@ cp -L "$REPO/.cache/native/lib/libonnxruntime.so.1" "$src/.cache/native/lib/"
 cp -a "$REPO/models/default" "$src/models/default"
 cp "$REPO/configs/qegate.yaml" "$src/configs/"
 
-# ---- the runtime stage, as users get it.
+# ---- the runtime stage, as users get it (plus a label naming the clone).
 log "podman build --target runtime -t $TAG"
 began=$(date +%s)
 "$PODMAN" build --pull=never --network host "${ULIMITS[@]}" --format docker \
+	--label "org.qegate.clone=$REPO" \
 	-f "$DOCKERFILE" --target runtime --build-context build="$ctx" -t "$TAG" "$REPO" >&2
-# The previous build's layers, now untagged (with vfs each is a full copy).
+# Images of clones that are gone, and the previous build's layers, now
+# untagged (with vfs each is a full copy), so the storage does not grow.
+"$PODMAN" images --filter label=org.qegate.clone --format '{{.ID}} {{index .Labels "org.qegate.clone"}}' |
+	while read -r id clone; do
+		[[ -d "$clone" ]] || "$PODMAN" rmi -f "$id" >/dev/null 2>&1 || true
+	done
 "$PODMAN" image prune -f >/dev/null
 size="$("$PODMAN" image inspect --format '{{.Size}}' "$TAG")"
 log "built $TAG in $(($(date +%s) - began))s, $((size / 1000000)) MB (${QEGATE_PODMAN_DRIVER:-$(cat "$STORE/driver")} storage)"
