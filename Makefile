@@ -28,8 +28,9 @@ STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
 # Build tags for vet, staticcheck and go test: `integration` suites need the
 # real Kafka broker of internal/kafkatest (and kcat).
 TEST_TAGS ?= integration
-# Lint also covers the fault suite, which test-go leaves to test-faults.
-LINT_TAGS ?= integration faults
+# Lint also covers the fault suite, which test-go leaves to test-faults, and
+# the container suite, which test-deploy runs.
+LINT_TAGS ?= integration faults container
 GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
 PYTEST_FLAGS ?= -q
 
@@ -47,7 +48,7 @@ export CGO_LDFLAGS := -L$(NATIVE_LIB)
 TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: test-faults test-flaky test-fuzz test-deploy
+.PHONY: test-faults test-flaky test-fuzz test-deploy test-container
 .PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint lint-py vet staticcheck fmt-check env clean
 
 all: build
@@ -151,10 +152,15 @@ test-fuzz: native
 	$(GO) test -run='^$$' -fuzz='^FuzzCheck$$' -fuzztime=$(FUZZTIME) ./pipeline/rules
 	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./internal/audit
 
-## test-deploy: offline validation of deploy/ (Dockerfile, compose, Helm chart, KEDA, dashboard); nested module
+## test-deploy: offline validation of deploy/ (Dockerfile, compose, Helm chart, KEDA, dashboard; nested module), then test-container
 test-deploy: $(STATICCHECK)
 	cd deploy/validate && CGO_ENABLED=0 GOFLAGS= $(GO) vet ./... && CGO_ENABLED=0 GOFLAGS= $(STATICCHECK) ./... \
 		&& CGO_ENABLED=0 GOFLAGS= $(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory test-container
+
+## test-container: build deploy/Dockerfile's runtime stage with podman and run the image against the real broker (deploy/container; ~2 min warm)
+test-container: native
+	$(GO) test -count=1 -timeout 30m -tags container -v ./deploy/container
 
 test-py: venv
 	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests
