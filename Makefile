@@ -28,8 +28,9 @@ STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
 # Build tags for vet, staticcheck and go test: `integration` suites need the
 # real Kafka broker of internal/kafkatest (and kcat).
 TEST_TAGS ?= integration
-# Lint also covers the fault suite, which test-go leaves to test-faults.
-LINT_TAGS ?= integration faults
+# Lint also covers the fault suite, which test-go leaves to test-faults, and
+# the container suite, which test-deploy runs.
+LINT_TAGS ?= integration faults container
 GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
 PYTEST_FLAGS ?= -q
 
@@ -47,7 +48,7 @@ export CGO_LDFLAGS := -L$(NATIVE_LIB)
 TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: test-faults test-fuzz test-deploy
+.PHONY: test-faults test-flaky test-fuzz test-deploy test-container
 .PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint lint-py vet staticcheck fmt-check env clean
 
 all: build
@@ -127,6 +128,21 @@ test-faults: native
 	QEGATE_FAULTS_REPORT=$(CURDIR)/bin/faults-report.json GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' \
 		$(GO) test -count=1 -timeout 30m -tags 'integration faults' -run '^TestFaults$$' -v ./cmd/qegate
 
+## test-flaky: hunt flakes: every integration suite N times in a row (not part of `make test`)
+# N=5 by default; FLAKY_RUN narrows to some tests, FLAKY_PKGS to some packages
+# (default: those with *_integration_test.go), e.g.
+#   make test-flaky N=20 FLAKY_RUN=TestReadinessAndHotReload FLAKY_PKGS=./internal/app
+#   make test-flaky N=2 FLAKY_TAGS='integration faults' FLAKY_RUN='^TestFaults$$' FLAKY_PKGS=./cmd/qegate
+# -count runs each test N times in one test binary; any failing run fails the target.
+N ?= 5
+FLAKY_RUN ?= .
+FLAKY_TAGS ?= $(TEST_TAGS)
+FLAKY_PKGS ?= $(addprefix ./,$(sort $(dir $(wildcard */*_integration_test.go */*/*_integration_test.go))))
+FLAKY_TIMEOUT ?= 4h
+test-flaky: native
+	GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' $(GO) test -race -count=$(N) -timeout $(FLAKY_TIMEOUT) \
+		-tags '$(FLAKY_TAGS)' -run '$(FLAKY_RUN)' $(FLAKY_PKGS)
+
 ## test-fuzz: short fuzz runs of decoding, routing, the tracker, the rules and audit ids (FUZZTIME=10m by hand)
 FUZZTIME ?= 10s
 test-fuzz: native
@@ -136,10 +152,15 @@ test-fuzz: native
 	$(GO) test -run='^$$' -fuzz='^FuzzCheck$$' -fuzztime=$(FUZZTIME) ./pipeline/rules
 	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./internal/audit
 
-## test-deploy: offline validation of deploy/ (Dockerfile, compose, Helm chart, KEDA, dashboard); nested module
+## test-deploy: offline validation of deploy/ (Dockerfile, compose, Helm chart, KEDA, dashboard; nested module), then test-container
 test-deploy: $(STATICCHECK)
 	cd deploy/validate && CGO_ENABLED=0 GOFLAGS= $(GO) vet ./... && CGO_ENABLED=0 GOFLAGS= $(STATICCHECK) ./... \
 		&& CGO_ENABLED=0 GOFLAGS= $(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory test-container
+
+## test-container: build deploy/Dockerfile's runtime stage with podman and run the image against the real broker (deploy/container; ~2 min warm)
+test-container: native
+	$(GO) test -count=1 -timeout 30m -tags container -v ./deploy/container
 
 test-py: venv
 	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests

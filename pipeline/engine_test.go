@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -88,17 +89,30 @@ func TestEngineRoutesEverything(t *testing.T) {
 	}
 }
 
+// TestEngineHardStopDoesNotAck: with the broker down for good, the engine
+// keeps retrying (with backoff) until the hard stop, then returns with
+// nothing acked. The bubble's clock makes the 100ms of retries instant.
 func TestEngineHardStopDoesNotAck(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
-	s := &pipelinetest.MemSink{FailFirst: 1 << 30} // broker down for good
-	e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
-	in, acked := feed(t, []string{pairJSON("a", "bb", "de"), pairJSON("a", "cc", "de")})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	e.Run(ctx, in)
-	if acked.Load() != 0 {
-		t.Fatalf("acked %d messages that were never written", acked.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
+		s := &pipelinetest.MemSink{FailFirst: 1 << 30} // broker down for good
+		e := NewEngine(EngineConfig{BatchWait: time.Millisecond, RetryBackoff: time.Millisecond}, &pipelinetest.LengthScorer{}, r, s, nil, nil)
+		in, acked := feed(t, []string{pairJSON("a", "bb", "de"), pairJSON("a", "cc", "de")})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		e.Run(ctx, in)
+		if took := time.Since(start); took != 100*time.Millisecond {
+			t.Fatalf("Run returned after %s, want at the hard stop (100ms)", took)
+		}
+		if acked.Load() != 0 {
+			t.Fatalf("acked %d messages that were never written", acked.Load())
+		}
+		// Backoff 1, 2, 4, ... 64ms: seven attempts before the stop.
+		if tried := 1<<30 - s.FailFirst; tried != 7 {
+			t.Fatalf("%d write attempts in 100ms, want 7 (backoff doubling from 1ms)", tried)
+		}
+	})
 }
 
 func TestEngineAbandonsRevokedItems(t *testing.T) {
@@ -116,45 +130,60 @@ func TestEngineAbandonsRevokedItems(t *testing.T) {
 	}
 }
 
+// TestEngineBatchesBySizeOrDeadline: nine pairs with BatchSize 4 are
+// scored as [4 4 1]: the full batches at once, the partial one exactly
+// BatchWait after its first pair arrived (the bubble's clock), without in
+// being closed.
 func TestEngineBatchesBySizeOrDeadline(t *testing.T) {
-	r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
-	sizes := make(chan int, 100)
-	sc := scorerFunc(func(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
-		sizes <- len(pairs)
-		return make([]qe.Result, len(pairs)), nil
-	})
-	e := NewEngine(EngineConfig{BatchSize: 4, BatchWait: 50 * time.Millisecond, Workers: 1}, sc, r, &pipelinetest.MemSink{}, nil, nil)
-	in := make(chan *Item)
-	done := make(chan struct{})
-	go func() { e.Run(context.Background(), in); close(done) }()
-	dec := NewDecoder(DecoderConfig{})
-	var acked atomic.Int64
-	for i := 0; i < 9; i++ {
-		it := NewItem(Origin{}, nil, []byte(pairJSON("a", "bb", "de")), nil, func() { acked.Add(1) }, nil)
-		dec.Decode(it)
-		in <- it
-	}
-	// The ninth pair must be flushed by the deadline, without closing in.
-	deadline := time.Now().Add(10 * time.Second)
-	for acked.Load() < 9 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if acked.Load() != 9 {
-		t.Fatalf("partial batch not flushed by its deadline: %d of 9 acked", acked.Load())
-	}
-	close(in)
-	<-done
-	close(sizes)
-	total := 0
-	for n := range sizes {
-		if n > 4 {
-			t.Fatalf("batch of %d exceeds BatchSize 4", n)
+	synctest.Test(t, func(t *testing.T) {
+		const wait = 50 * time.Millisecond
+		r := NewRouter(RoutesConfig{Publish: "p", PostEdit: "e", DeadLetter: "d"}, qe.ModelID{})
+		var mu sync.Mutex
+		var sizes []int
+		batches := func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			return fmt.Sprint(sizes)
 		}
-		total += n
-	}
-	if total != 9 {
-		t.Fatalf("scored %d pairs, want 9", total)
-	}
+		sc := scorerFunc(func(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error) {
+			mu.Lock()
+			sizes = append(sizes, len(pairs))
+			mu.Unlock()
+			return make([]qe.Result, len(pairs)), nil
+		})
+		e := NewEngine(EngineConfig{BatchSize: 4, BatchWait: wait, Workers: 1}, sc, r, &pipelinetest.MemSink{}, nil, nil)
+		in := make(chan *Item)
+		done := make(chan struct{})
+		go func() { e.Run(context.Background(), in); close(done) }()
+		// Also on a failure: a goroutine left blocked fails the bubble.
+		stop := sync.OnceFunc(func() { close(in); <-done })
+		defer stop()
+		dec := NewDecoder(DecoderConfig{})
+		var acked atomic.Int64
+		for i := 0; i < 9; i++ {
+			it := NewItem(Origin{}, nil, []byte(pairJSON("a", "bb", "de")), nil, func() { acked.Add(1) }, nil)
+			dec.Decode(it)
+			in <- it
+		}
+		synctest.Wait() // every goroutine of the engine is blocked: what is due is done
+		if got := batches(); got != "[4 4]" || acked.Load() != 8 {
+			t.Fatalf("before the deadline: batches %s, %d acked; want [4 4] and 8", got, acked.Load())
+		}
+		time.Sleep(wait - time.Nanosecond) // scenario, on the bubble's clock: up to 1ns before the deadline
+		synctest.Wait()
+		if got := batches(); got != "[4 4]" {
+			t.Fatalf("1ns before the deadline: batches %s, want [4 4]", got)
+		}
+		time.Sleep(time.Nanosecond) // scenario, on the bubble's clock: the deadline
+		synctest.Wait()
+		if got := batches(); got != "[4 4 1]" || acked.Load() != 9 {
+			t.Fatalf("at the deadline: batches %s, %d acked; want [4 4 1] and 9", got, acked.Load())
+		}
+		stop()
+		if got := batches(); got != "[4 4 1]" {
+			t.Fatalf("closing in scored more: batches %s", got)
+		}
+	})
 }
 
 type scorerFunc func(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error)

@@ -21,6 +21,10 @@ type Metrics struct {
 	Scores *prometheus.HistogramVec
 	// RuleRejections counts pairs the prefilter rejected, by rule.
 	RuleRejections *prometheus.CounterVec
+	// Critical counts written pairs the model flagged as critical errors,
+	// by language pair (whether routes.critical or routes.post_edit
+	// received them).
+	Critical *prometheus.CounterVec
 	// EndToEnd is input timestamp (the Kafka record's) to output acked.
 	EndToEnd prometheus.Histogram
 	// Lag is, per input partition, the high watermark minus the next
@@ -57,6 +61,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		RuleRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qegate_rule_rejections_total", Help: "Pairs a rule prefilter rejected before the model, by rule.",
 		}, []string{"rule"}),
+		Critical: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qegate_critical_total", Help: "Pairs the model flagged as critical errors (never published), by language pair.",
+		}, []string{"lang_pair"}),
 		EndToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "qegate_end_to_end_seconds", Help: "From the input record's timestamp to its output being acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16),
@@ -96,7 +103,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.RuleRejections.WithLabelValues(r) // every rule's series exists from the start, at 0
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.DeadLetters, m.RuleRejections, m.Scores, m.EndToEnd, m.Lag, m.Abandoned, m.BatchSize, m.ScoreTime,
+		reg.MustRegister(m.Messages, m.DeadLetters, m.RuleRejections, m.Critical, m.Scores, m.EndToEnd, m.Lag, m.Abandoned, m.BatchSize, m.ScoreTime,
 			m.WriteTime, m.SinkErrors, m.Fetched, m.Committed, m.Partitions)
 	}
 	return m
@@ -135,6 +142,9 @@ func (m *Metrics) observe(o routed, label string, now time.Time) {
 	}
 	if o.scored && o.rec.Route != qe.RouteDeadLetter {
 		m.Scores.WithLabelValues(label, o.rec.Route.String()).Observe(float64(o.res.Score))
+		if c := o.res.Critical; c != nil && c.Flagged {
+			m.Critical.WithLabelValues(label).Inc()
+		}
 	}
 	if t := o.it.Time; !t.IsZero() {
 		m.EndToEnd.Observe(now.Sub(t).Seconds())

@@ -18,6 +18,14 @@ type RoutesConfig struct {
 	Publish string `mapstructure:"publish"`
 	// PostEdit receives rejected pairs (qe.RouteRejected). Required.
 	PostEdit string `mapstructure:"post_edit"`
+	// Critical, when set, receives pairs the model flags as critical
+	// errors (qe.RouteCritical): critical probability >= the pair's
+	// critical threshold in model.json. Empty: they go to PostEdit
+	// (qe.RouteRejected) with the reason. Either way a flagged pair is
+	// rejected and never published, whatever its decision score, and the
+	// review band does not apply to it. Unused with a model that has no
+	// critical output.
+	Critical string `mapstructure:"critical"`
 	// Review, when set, receives pairs whose score is within ReviewMargin
 	// of the threshold, whichever side. Empty disables the review band.
 	Review string `mapstructure:"review"`
@@ -39,7 +47,7 @@ func (c RoutesConfig) Validate() error {
 			return fmt.Errorf("routes.%s: required", name)
 		}
 	}
-	for name, t := range map[string]string{"publish": c.Publish, "post_edit": c.PostEdit, "review": c.Review, "(rules.route)": c.RuleRejects} {
+	for name, t := range map[string]string{"publish": c.Publish, "post_edit": c.PostEdit, "critical": c.Critical, "review": c.Review, "(rules.route)": c.RuleRejects} {
 		if err := checkTemplate(t); err != nil {
 			return fmt.Errorf("routes.%s: %w", name, err)
 		}
@@ -108,7 +116,7 @@ func (r *Router) Topics(langPairs []string) []string {
 		if !ok {
 			continue
 		}
-		for _, tpl := range []string{r.cfg.Publish, r.cfg.PostEdit, r.cfg.Review, r.cfg.RuleRejects} {
+		for _, tpl := range []string{r.cfg.Publish, r.cfg.PostEdit, r.cfg.Critical, r.cfg.Review, r.cfg.RuleRejects} {
 			if tpl == "" || (tpl == r.cfg.Review && r.cfg.ReviewMargin == 0) {
 				continue
 			}
@@ -123,11 +131,20 @@ func (r *Router) Topics(langPairs []string) []string {
 
 // Templated reports whether any route depends on the language pair.
 func (r *Router) Templated() bool {
-	return strings.ContainsRune(r.cfg.Publish+r.cfg.PostEdit+r.cfg.Review+r.cfg.RuleRejects, '{')
+	return strings.ContainsRune(r.cfg.Publish+r.cfg.PostEdit+r.cfg.Critical+r.cfg.Review+r.cfg.RuleRejects, '{')
 }
 
-// Decide picks the route for a scored item.
+// Decide picks the route for a scored item. A critical error comes first:
+// a pair the model flags goes to the critical route (routes.critical, else
+// the post-edit route), whatever its score; then the review band, then the
+// decision.
 func (r *Router) Decide(res qe.Result) qe.Route {
+	if res.Critical != nil && res.Critical.Flagged {
+		if r.cfg.Critical != "" {
+			return qe.RouteCritical
+		}
+		return qe.RouteRejected
+	}
 	if r.cfg.Review != "" && r.cfg.ReviewMargin > 0 &&
 		math.Abs(float64(res.Score)-float64(res.Threshold)) < r.cfg.ReviewMargin {
 		return qe.RouteReview
@@ -152,14 +169,17 @@ func (r *Router) Scored(it *Item, res qe.Result) (qe.Route, qe.Record, error) {
 	if model.Name == "" {
 		model = r.model
 	}
+	flagged := res.Critical != nil && res.Critical.Flagged
 	label := "rejected"
-	if res.Acceptable {
+	if res.Acceptable && !flagged {
 		label = "acceptable"
 	}
 	tpl := r.cfg.Publish
 	switch route {
 	case qe.RouteRejected:
 		tpl = r.cfg.PostEdit
+	case qe.RouteCritical:
+		tpl = r.cfg.Critical
 	case qe.RouteReview:
 		tpl = r.cfg.Review
 	}
@@ -170,6 +190,16 @@ func (r *Router) Scored(it *Item, res qe.Result) (qe.Route, qe.Record, error) {
 		Model:     model.Name, ModelVersion: model.Version, Output: model.Output,
 		Route: route.String(), Glassbox: res.Glassbox,
 	}
+	var prob string
+	if c := res.Critical; c != nil {
+		prob = strconv.FormatFloat(float64(c.Prob), 'f', 6, 32)
+		th := strconv.FormatFloat(float64(c.Threshold), 'f', 6, 32)
+		verdict.Critical, verdict.CriticalThreshold = json.Number(prob), json.Number(th)
+		if flagged {
+			// No ">=": encoding/json would write it as \u003e in the value.
+			verdict.Reason = "critical error: probability " + prob + " at or above threshold " + th
+		}
+	}
 	value, err := verdict.AddTo(it.Value)
 	if err != nil {
 		return qe.RouteDeadLetter, qe.Record{}, err
@@ -177,12 +207,20 @@ func (r *Router) Scored(it *Item, res qe.Result) (qe.Route, qe.Record, error) {
 	rec := r.record(it, tpl, route, value, verdict)
 	rec.Scored = true
 	rec.Score, _ = strconv.ParseFloat(score, 64) // the score as written, so counts match the output
-	rec.Headers = append(cloneHeaders(it.Headers, 4),
+	rec.Headers = append(cloneHeaders(it.Headers, 6),
 		qe.Header{Key: qe.HeaderScore, Value: []byte(score)},
 		qe.Header{Key: qe.HeaderLabel, Value: []byte(label)},
 		qe.Header{Key: qe.HeaderModel, Value: []byte(model.Tag())},
 		qe.Header{Key: qe.HeaderSource, Value: []byte(it.Origin.String())},
 	)
+	if prob != "" {
+		p, _ := strconv.ParseFloat(prob, 64) // as written, like Score
+		rec.Critical = &p
+		rec.Headers = append(rec.Headers, qe.Header{Key: qe.HeaderCritical, Value: []byte(prob)})
+		if flagged {
+			rec.Headers = append(rec.Headers, qe.Header{Key: qe.HeaderReason, Value: []byte(verdict.Reason)})
+		}
+	}
 	return route, rec, nil
 }
 
@@ -204,10 +242,17 @@ func (r *Router) record(it *Item, tpl string, route qe.Route, value []byte, verd
 
 // checkFinite rejects results that cannot be written as JSON numbers.
 func checkFinite(res qe.Result) error {
-	for _, f := range []struct {
+	type field struct {
 		name string
 		v    float32
-	}{{"score", res.Score}, {"threshold", res.Threshold}} {
+	}
+	fields := []field{{"score", res.Score}, {"threshold", res.Threshold}}
+	if c := res.Critical; c != nil {
+		// A NaN probability is never >= its threshold: unchecked, a broken
+		// model would publish what it should flag.
+		fields = append(fields, field{"critical probability", c.Prob}, field{"critical threshold", c.Threshold})
+	}
+	for _, f := range fields {
 		if v := float64(f.v); math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("model returned a non-finite %s (%v)", f.name, v)
 		}

@@ -49,15 +49,19 @@ type Snapshot struct {
 type RouteCounts struct {
 	Accepted   int64 `json:"accepted"`
 	Rejected   int64 `json:"rejected"`
+	Critical   int64 `json:"critical"`
 	Review     int64 `json:"review"`
 	DeadLetter int64 `json:"dead_letter"`
 }
 
 // Sum is the number of messages routed anywhere.
-func (c RouteCounts) Sum() int64 { return c.Accepted + c.Rejected + c.Review + c.DeadLetter }
+func (c RouteCounts) Sum() int64 {
+	return c.Accepted + c.Rejected + c.Critical + c.Review + c.DeadLetter
+}
 
 func toCounts(a [qe.NumRoutes]int64) RouteCounts {
-	return RouteCounts{Accepted: a[qe.RouteAccepted], Rejected: a[qe.RouteRejected], Review: a[qe.RouteReview], DeadLetter: a[qe.RouteDeadLetter]}
+	return RouteCounts{Accepted: a[qe.RouteAccepted], Rejected: a[qe.RouteRejected], Critical: a[qe.RouteCritical],
+		Review: a[qe.RouteReview], DeadLetter: a[qe.RouteDeadLetter]}
 }
 
 // Snapshot copies the counters.

@@ -21,14 +21,23 @@ const (
 
 // Transforms applied to a raw model output column.
 const (
-	TransformSigmoid  = "sigmoid"  // logit -> probability of acceptable
+	TransformSigmoid  = "sigmoid"  // logit -> probability (acceptable, critical error) or HTER in [0, 1]
 	TransformIdentity = "identity" // value used as is (regression)
 )
 
 // Output kinds.
 const (
+	// KindClassification is an acceptability classifier (a logit; the
+	// sigmoid is the probability of acceptable).
 	KindClassification = "classification"
-	KindRegression     = "regression"
+	// KindRegression is a regression output (z, or hter with a sigmoid).
+	KindRegression = "regression"
+	// KindCritical is a critical-error detector: a logit whose sigmoid is
+	// the probability that the translation has a critical error (WMT21
+	// CED). At most one output has it; it never decides acceptability
+	// (default_output), and a pair is flagged when the probability is >=
+	// its threshold (see Scorer.Score and qe.Critical).
+	KindCritical = "critical"
 )
 
 // PairFormatXLMR is the only supported pair format: [bos] src [eos eos] mt [eos].
@@ -106,7 +115,7 @@ type ONNXSpec struct {
 type OutputSpec struct {
 	Name  string `json:"name"`  // unique name, e.g. "da51"
 	Index int    `json:"index"` // column in the ONNX output, 0 <= Index < K
-	// Kind is "classification" or "regression".
+	// Kind is "classification", "regression" or "critical".
 	Kind string `json:"kind"`
 	// Transform is "sigmoid" or "identity".
 	Transform string `json:"transform"`
@@ -116,7 +125,9 @@ type OutputSpec struct {
 	// DefaultThreshold applies to language pairs absent from Thresholds.
 	DefaultThreshold float32 `json:"default_threshold"`
 	// Thresholds maps a language pair ("en-de") to its threshold. A pair is
-	// acceptable when the transformed score >= its threshold.
+	// acceptable when the transformed score >= its threshold; for the
+	// critical output, a pair is flagged as a critical error when its
+	// probability >= its threshold.
 	Thresholds map[string]float32 `json:"thresholds"`
 }
 
@@ -239,6 +250,7 @@ func (m *Manifest) problems() []error {
 	}
 	names := map[string]int{}
 	indexes := map[int]string{}
+	critical := -1
 	for i := range m.Outputs {
 		o := &m.Outputs[i]
 		where := fmt.Sprintf("outputs[%d] (%q)", i, o.Name)
@@ -256,8 +268,18 @@ func (m *Manifest) problems() []error {
 		} else {
 			indexes[o.Index] = o.Name
 		}
-		if o.Kind != KindClassification && o.Kind != KindRegression {
-			bad("%s: unknown kind %q (want %q or %q)", where, o.Kind, KindClassification, KindRegression)
+		switch o.Kind {
+		case KindClassification, KindRegression:
+		case KindCritical:
+			if critical >= 0 {
+				bad("%s: a second output of kind %q (outputs[%d] is one)", where, KindCritical, critical)
+			}
+			critical = i
+			if o.Transform != TransformSigmoid {
+				bad("%s: kind %q needs transform %q (a probability), not %q", where, KindCritical, TransformSigmoid, o.Transform)
+			}
+		default:
+			bad("%s: unknown kind %q (want %q, %q or %q)", where, o.Kind, KindClassification, KindRegression, KindCritical)
 		}
 		if o.Transform != TransformSigmoid && o.Transform != TransformIdentity {
 			bad("%s: unknown transform %q (want %q or %q)", where, o.Transform, TransformSigmoid, TransformIdentity)
@@ -274,6 +296,8 @@ func (m *Manifest) problems() []error {
 	errs = append(errs, m.Glassbox.problems(m)...)
 	if j, ok := names[m.DefaultOutput]; !ok {
 		bad("default_output %q names no output", m.DefaultOutput)
+	} else if m.Outputs[j].Kind == KindCritical {
+		bad("default_output %q is the critical-error output: it cannot decide acceptability", m.DefaultOutput)
 	} else if m.Head != "" && m.Head != m.Outputs[j].Kind {
 		bad("head %q differs from the kind %q of default_output %q", m.Head, m.Outputs[j].Kind, m.DefaultOutput)
 	}
@@ -306,6 +330,17 @@ func FileSHA256(path string) (string, error) {
 func (m *Manifest) Output(name string) *OutputSpec {
 	for i := range m.Outputs {
 		if m.Outputs[i].Name == name {
+			return &m.Outputs[i]
+		}
+	}
+	return nil
+}
+
+// Critical returns the critical-error output (kind "critical"), or nil when
+// the model has none (models before 2.0.0).
+func (m *Manifest) Critical() *OutputSpec {
+	for i := range m.Outputs {
+		if m.Outputs[i].Kind == KindCritical {
 			return &m.Outputs[i]
 		}
 	}

@@ -17,10 +17,12 @@ const parityTol = 1e-3
 // TestParity checks the Go encoding and ONNX Runtime outputs against
 // reference.jsonl, written by the Python recipe with onnxruntime: token ids
 // must be identical and every raw output within 1e-3. The tiny test model
-// must always be present. models/default is checked once it exists: a
+// and its 5-output sibling (testdata/critical) must always be present.
+// models/default is checked once it exists: a
 // default model without reference.jsonl, or one that disagrees, fails.
 func TestParity(t *testing.T) {
 	t.Run("tiny", func(t *testing.T) { checkParity(t, tinyDir) })
+	t.Run("critical", func(t *testing.T) { checkParity(t, criticalDir) })
 	t.Run("default", func(t *testing.T) {
 		dir := defaultModelDir()
 		if dir == "" {

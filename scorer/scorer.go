@@ -83,17 +83,28 @@ type Config struct {
 	// Thresholds replaces the decision output's thresholds from model.json.
 	// Nil: use the manifest's.
 	Thresholds *Thresholds `mapstructure:"-"`
+	// CriticalThresholds replaces the critical output's thresholds from
+	// model.json. Nil: use the manifest's. Ignored for a model without a
+	// critical output.
+	CriticalThresholds *Thresholds `mapstructure:"-"`
 	// ThresholdOverrides replace single thresholds of the decision output
 	// (the model.thresholds key): per language pair ("en-de": 0.62), and
 	// the key "default" for the default threshold. Pairs not named keep
 	// the model's (or Thresholds'). Empty: none.
 	ThresholdOverrides map[string]float64 `mapstructure:"thresholds"`
+	// CriticalThresholdOverrides replace single thresholds of the critical
+	// output (the model.critical_thresholds key), as ThresholdOverrides do
+	// for the decision output: lower flags more pairs as critical errors.
+	// Ignored for a model without a critical output. Empty: none.
+	CriticalThresholdOverrides map[string]float64 `mapstructure:"critical_thresholds"`
 }
 
 // Scorer scores pairs with one model. It is safe for concurrent use.
 type Scorer struct {
 	man        *Manifest
 	decision   int // position of the decision output in man.Outputs
+	critical   int // position of the critical output in man.Outputs; -1: none
+	critTh     *Thresholds
 	enc        encoder
 	tok        *tokenizers.Tokenizer
 	pool       *sessionPool
@@ -137,6 +148,27 @@ func New(cfg Config) (*Scorer, error) {
 	}
 	if s.decision < 0 {
 		return nil, fmt.Errorf("scorer: output %q is not in %s", cfg.Output, filepath.Join(cfg.ModelDir, ManifestFile))
+	}
+	if man.Outputs[s.decision].Kind == KindCritical {
+		return nil, fmt.Errorf("scorer: output %q is the critical-error output: it flags pairs, it cannot decide acceptability (choose a classification or regression output)", cfg.Output)
+	}
+	s.critical = -1
+	for i := range man.Outputs {
+		if o := &man.Outputs[i]; o.Kind == KindCritical {
+			s.critical = i
+			th := cfg.CriticalThresholds
+			if th == nil {
+				th = &Thresholds{Default: o.DefaultThreshold, ByLangPair: o.Thresholds}
+			}
+			s.critTh = th.clone()
+			for lp, v := range cfg.CriticalThresholdOverrides {
+				if lp == "default" {
+					s.critTh.Default = float32(v)
+					continue
+				}
+				s.critTh.ByLangPair[strings.ToLower(lp)] = float32(v)
+			}
+		}
 	}
 	s.model = qe.ModelID{Name: man.Name, Version: man.Version, Output: cfg.Output}
 	maxLen := cfg.MaxLen
@@ -228,6 +260,33 @@ func (s *Scorer) Model() qe.ModelID { return s.model }
 // DecisionOutput returns the output that qe.Result.Score and Acceptable use.
 func (s *Scorer) DecisionOutput() OutputSpec { return s.man.Outputs[s.decision] }
 
+// CriticalOutput returns the critical-error output and true, or false when
+// the model has none.
+func (s *Scorer) CriticalOutput() (OutputSpec, bool) {
+	if s.critical < 0 {
+		return OutputSpec{}, false
+	}
+	return s.man.Outputs[s.critical], true
+}
+
+// CriticalThreshold returns the critical-error threshold applied to
+// language pair lp, and false when the model has no critical output.
+func (s *Scorer) CriticalThreshold(lp string) (float32, bool) {
+	if s.critical < 0 {
+		return 0, false
+	}
+	return s.critTh.For(lp), true
+}
+
+// CriticalThresholds returns a copy of the critical output's thresholds in
+// use, and false when the model has no critical output.
+func (s *Scorer) CriticalThresholds() (Thresholds, bool) {
+	if s.critical < 0 {
+		return Thresholds{}, false
+	}
+	return *s.critTh.clone(), true
+}
+
 // PoolSize returns the number of sessions and the intra-op threads of each.
 func (s *Scorer) PoolSize() (sessions, intraOpThreads int) {
 	return s.spec.sessions, s.spec.intraOpThreads
@@ -269,6 +328,10 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 	}
 	th := s.thresholds.Load()
 	res := make([]qe.Result, len(outs))
+	var crits []qe.Critical // one allocation for the batch's verdicts
+	if s.critical >= 0 {
+		crits = make([]qe.Critical, len(outs))
+	}
 	for i, o := range outs {
 		r := qe.Result{Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
 		if glass {
@@ -284,6 +347,12 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 		}
 		r.Score = o[s.decision]
 		r.Acceptable = r.Score >= r.Threshold
+		if crits != nil {
+			c := &crits[i]
+			c.Prob, c.Threshold = o[s.critical], s.critTh.For(b.langPairs[i])
+			c.Flagged = c.Prob >= c.Threshold
+			r.Critical = c
+		}
 		res[i] = r
 	}
 	return res, nil

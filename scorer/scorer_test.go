@@ -18,6 +18,7 @@ import (
 
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/internal/testutil"
 )
 
 func near(a, b, tol float32) bool { return math.Abs(float64(a-b)) <= float64(tol) }
@@ -435,7 +436,7 @@ func TestContextCancellation(t *testing.T) {
 		all := tinyPairs(t)
 		for range 20 {
 			ctx, cancel := context.WithCancel(bg)
-			go func() { time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond); cancel() }()
+			go func() { time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond); cancel() }() // scenario: a random cancel moment
 			_, err := s.Score(ctx, all)
 			if err != nil && !errors.Is(err, context.Canceled) {
 				t.Fatal(err)
@@ -457,10 +458,13 @@ func TestContextCancellation(t *testing.T) {
 		sess := <-s.pool.free
 		scored := make(chan error, 1)
 		go func() { _, err := s.Score(bg, pairs); scored <- err }()
-		for s.mu.TryLock() { // wait until Score holds its read lock
-			s.mu.Unlock()
-			time.Sleep(time.Millisecond)
-		}
+		testutil.WaitFor(t, time.Minute, func() error {
+			if s.mu.TryLock() {
+				s.mu.Unlock()
+				return errors.New("Score does not hold its read lock")
+			}
+			return nil
+		})
 		closed := make(chan error, 1)
 		go func() { closed <- s.Close() }()
 		select {

@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/internal/testutil"
 	"github.com/qegate/qegate/pipeline"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
 	"github.com/qegate/qegate/sink"
@@ -176,10 +177,12 @@ func TestFileSourceStopDrains(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(snk.Records()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if n := len(snk.Records()); n < 3 {
+			return fmt.Errorf("wrote %d of 3 lines read from a pipe still open", n)
+		}
+		return nil
+	})
 	cancel()
 	_ = pw.Close() // the reader is blocked in read; EOF lets it see the stop
 	rep := <-done

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/qegate/qegate/internal/kafkatest"
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/internal/testutil"
 	"github.com/qegate/qegate/pipeline"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
 	"github.com/qegate/qegate/source"
@@ -144,7 +145,7 @@ func TestOffsetResetIsCounted(t *testing.T) {
 	// retention would).
 	client := &kafka.Client{Addr: kafka.TCP(b.Addr()), Timeout: 10 * time.Second}
 	// (The group coordinator may not be loaded yet: retry until it is.)
-	for {
+	testutil.WaitFor(t, time.Minute, func() error {
 		resp, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: "g-reset", GenerationID: -1,
 			Topics: map[string][]kafka.OffsetCommit{"in": {{Partition: 0, Offset: 5}}}})
 		if err == nil {
@@ -152,14 +153,11 @@ func TestOffsetResetIsCounted(t *testing.T) {
 				err = p.Error
 			}
 		}
-		if err == nil {
-			break
+		if err != nil {
+			return fmt.Errorf("commit offset 5: %w", err)
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("commit offset 5: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	kc, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +194,7 @@ qegate_offset_resets_total{partition="0",topic="in"} 1
 # TYPE qegate_offsets_skipped_total counter
 qegate_offsets_skipped_total{partition="0",topic="in"} 7
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "qegate_offset_resets_total", "qegate_offsets_skipped_total"); err != nil {
+	if err := promtest.GatherAndCompare(reg, strings.NewReader(want), "qegate_offset_resets_total", "qegate_offsets_skipped_total"); err != nil {
 		t.Fatal(err)
 	}
 }

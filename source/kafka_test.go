@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/internal/testutil"
 	"github.com/qegate/qegate/pipeline"
 	"github.com/qegate/qegate/pipeline/pipelinetest"
 	"github.com/qegate/qegate/sink"
@@ -51,13 +52,12 @@ func startGate(t *testing.T, brokers []string, group string, sc pipeline.Scorer,
 
 func waitRouted(t *testing.T, eng *pipeline.Engine, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for eng.Stats().Snapshot().Total.Sum() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d routed", eng.Stats().Snapshot().Total.Sum(), n)
+	testutil.WaitFor(t, time.Minute, func() error {
+		if got := eng.Stats().Snapshot().Total.Sum(); got < n {
+			return fmt.Errorf("only %d of %d routed", got, n)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestKafkaSourceOnInProcessBroker runs source -> engine -> Kafka sink against
@@ -100,15 +100,14 @@ func TestKafkaSourceOnInProcessBroker(t *testing.T) {
 	// Once everything is committed, every partition's lag reads 0; each
 	// routed message fed the end-to-end latency, each scored one the score
 	// histogram.
-	deadline := time.Now().Add(30 * time.Second)
-	for p := 0; p < 4; p++ {
-		for testutil.ToFloat64(m.Lag.WithLabelValues("in", fmt.Sprint(p))) != 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
+	testutil.WaitFor(t, 30*time.Second, func() error {
+		for p := 0; p < 4; p++ {
+			if lag := promtest.ToFloat64(m.Lag.WithLabelValues("in", fmt.Sprint(p))); lag != 0 {
+				return fmt.Errorf("partition %d lag %v after everything was routed", p, lag)
+			}
 		}
-		if lag := testutil.ToFloat64(m.Lag.WithLabelValues("in", fmt.Sprint(p))); lag != 0 {
-			t.Fatalf("partition %d lag %v after everything was routed", p, lag)
-		}
-	}
+		return nil
+	})
 	dead := 0
 	for id := range want {
 		if want[id] == "dlq" {

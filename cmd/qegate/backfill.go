@@ -84,8 +84,8 @@ func newBackfillCmd() *cobra.Command {
 					"elapsed_s": res.Elapsed.Seconds(), "complete": complete,
 				})
 			} else {
-				fmt.Fprintf(out, "%s: %d messages in %.1fs: accepted %d, rejected %d, review %d, dead letter %d\n",
-					bc.Topic, bf.Fed(), res.Elapsed.Seconds(), s.Total.Accepted, s.Total.Rejected, s.Total.Review, s.Total.DeadLetter)
+				fmt.Fprintf(out, "%s: %d messages in %.1fs: accepted %d, rejected %d, critical %d, review %d, dead letter %d\n",
+					bc.Topic, bf.Fed(), res.Elapsed.Seconds(), s.Total.Accepted, s.Total.Rejected, s.Total.Critical, s.Total.Review, s.Total.DeadLetter)
 				lps := make([]string, 0, len(s.ByLP))
 				for lp := range s.ByLP {
 					lps = append(lps, lp)
@@ -93,7 +93,7 @@ func newBackfillCmd() *cobra.Command {
 				sort.Strings(lps)
 				for _, lp := range lps {
 					c := s.ByLP[lp]
-					fmt.Fprintf(out, "  %-10s accepted %d, rejected %d, review %d, dead letter %d\n", lp, c.Accepted, c.Rejected, c.Review, c.DeadLetter)
+					fmt.Fprintf(out, "  %-10s accepted %d, rejected %d, critical %d, review %d, dead letter %d\n", lp, c.Accepted, c.Rejected, c.Critical, c.Review, c.DeadLetter)
 				}
 			}
 			switch {

@@ -58,6 +58,11 @@ acceptable booleans of JSONL data. It prints a precision/recall table per pair;
 				return fmt.Errorf("calibrate: model has no output %q", name)
 			}
 			o := info.Outputs[oi]
+			if o.Kind == "critical" || sd.Critical {
+				// Critical thresholds are chosen by the recipe on CED dev by
+				// MCC (train/); calibrate fits acceptability on DA labels.
+				return fmt.Errorf("calibrate: calibrates acceptability thresholds on DA labels; the critical output's thresholds come from the recipe (chosen on CED dev by MCC)")
+			}
 			c := cut
 			if c == 0 {
 				c = evaluate.Cut51

@@ -30,6 +30,7 @@ import (
 	"github.com/qegate/qegate/internal/kafkatest/pki"
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/internal/testutil"
 )
 
 var qegateBin string
@@ -213,24 +214,31 @@ log:
 			_ = cmd.Process.Kill()
 		}
 	}()
+	defer func() {
+		// stderr is complete (and safe to read) once Wait has returned.
+		if t.Failed() && cmd.Process.Kill() == nil {
+			select {
+			case <-exited:
+				t.Logf("qegate stderr:\n%s", tail(stderr.String(), 3000))
+			case <-time.After(10 * time.Second):
+			}
+		}
+	}()
 
 	// Done when the group's committed offsets reach the end of every
 	// input partition: everything was written before it was committed.
 	client := &kafka.Client{Addr: kafka.TCP(b.Addr())}
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		if time.Now().After(deadline) {
-			t.Fatalf("not all input committed in time; qegate stderr:\n%s", tail(stderr.String(), 3000))
-		}
+	testutil.WaitFor(t, 10*time.Minute, func() error {
 		select {
 		case err := <-exited:
 			t.Fatalf("qegate exited early: %v\n%s", err, tail(stderr.String(), 3000))
-		case <-time.After(500 * time.Millisecond):
+		default:
 		}
-		if lag(client, "e2e", "mt.incoming", 4) == 0 {
-			break
+		if n := lag(client, "e2e", "mt.incoming", 4); n != 0 {
+			return fmt.Errorf("not all input committed: lag %d (-1: offsets not readable yet)", n)
 		}
-	}
+		return nil
+	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
 	if code, body := httpGet(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d %q with every partition assigned and consumed", code, body)

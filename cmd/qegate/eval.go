@@ -48,7 +48,7 @@ func newEvalCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "eval --data PATH [--model DIR] [--json] [--plot DIR]",
-		Short: "Score labelled data and report Pearson/Spearman and F1/MCC at DA >= 51 and >= 70 per language pair",
+		Short: "Score labelled data and report Pearson/Spearman and F1/MCC at DA >= 51 and >= 70 per language pair (or MCC of critical-error detection on WMT21 CED data)",
 		Long: `eval scores labelled pairs with the model and reports, per language pair and
 macro-averaged over pairs: n; Pearson and Spearman of the regression output (else
 the decision output) against z_mean (else DA); and at DA >= 51 and >= 70 the F1 of
@@ -60,6 +60,13 @@ name; the language pair comes from the file name, e.g. en-de.tsv) or JSONL with
 src, mt, src_lang, tgt_lang and labels da (0-100), z and/or acceptable (bool).
 Bad rows are reported on stderr as file:line: reason and skipped.
 
+Critical-error data (WMT21 CED TSV: columns original, translation and label
+ERR/NOT, e.g. ../shared/mlqe-pe/ced/dev; or JSONL with a boolean critical)
+is evaluated instead against the model's critical output: per language pair
+and averaged, MCC (the task's metric) and F1, precision and recall of the
+ERR class at the thresholds in model.json. A model without a critical
+output is an error.
+
 --json prints one object; its keys are documented in docs/EVAL.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,6 +75,9 @@ Bad rows are reported on stderr as file:line: reason and skipped.
 			sd, err := evaluate.ReadAndScore(ctx, f.options(), cmd.ErrOrStderr())
 			if err != nil {
 				return fmt.Errorf("eval: %w", err)
+			}
+			if sd.Critical {
+				return evalCritical(cmd, sd, asJSON, withRules && cmd.Flags().Changed("rules"), plotDir != "")
 			}
 			rep := evaluate.Evaluate(sd.Model, sd.Data.Rows, sd.Scored.Outputs)
 			rep.PairsPerS = evaluate.Metric(sd.Scored.PairsPerSecond())
@@ -120,4 +130,36 @@ Bad rows are reported on stderr as file:line: reason and skipped.
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "config file whose rules section to use (default: built-in defaults)")
 	cmd.Flags().StringVar(&plotDir, "plot", "", "write per-pair PNGs (predicted vs gold, precision-recall) into this directory")
 	return cmd
+}
+
+// evalCritical reports critical-error detection on CED data. The rule
+// prefilters and plots measure acceptability, so they are not run here.
+func evalCritical(cmd *cobra.Command, sd *evaluate.ScoredData, asJSON, rulesAsked, plotAsked bool) error {
+	rep, err := evaluate.EvaluateCritical(sd.Model, sd.Data.Rows, sd.Scored.Outputs)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	rep.PairsPerS = evaluate.Metric(sd.Scored.PairsPerSecond())
+	rep.BadRows = sd.Bad
+	rep.SkippedRows = len(sd.Bad)
+	rep.Notes = append(append([]string{}, sd.Data.Notes...), rep.Notes...)
+	if rulesAsked {
+		rep.Notes = append(rep.Notes, "--rules ignored: the rule prefilters are measured on DA data")
+	}
+	if plotAsked {
+		rep.Notes = append(rep.Notes, "--plot ignored: plots are drawn for DA data")
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("eval: write json: %w", err)
+		}
+		return nil
+	}
+	if err := evaluate.WriteCriticalText(out, rep); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	return nil
 }

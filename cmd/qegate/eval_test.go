@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qegate/qegate/internal/evaluate"
 	"github.com/qegate/qegate/internal/native"
+	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/scorer"
 )
 
 // evalTinyModel is the random-weight test model of the scorer package.
@@ -186,5 +190,126 @@ func TestCalibrateCommand(t *testing.T) {
 	}
 	if !strings.Contains(out, "dry run") {
 		t.Errorf("no dry-run note:\n%s", out)
+	}
+}
+
+// evalCriticalModel is the 5-output test model (z, da51, da70, hter, critical).
+const evalCriticalModel = "../../scorer/testdata/critical"
+
+// cedData writes a small synthetic WMT21 CED style dev set (header id,
+// original, translation, scores, label): two pairs, one bad label.
+func cedData(t *testing.T) (dir string, errors map[string]int) {
+	t.Helper()
+	dir = t.TempDir()
+	errors = map[string]int{}
+	for _, lp := range []string{"en-cs", "en-de"} {
+		var b strings.Builder
+		b.WriteString("id\toriginal\ttranslation\tscores\tlabel\n")
+		for i := range 30 {
+			label := "NOT"
+			if i%3 == 0 {
+				label = "ERR"
+				errors[lp]++
+			}
+			fmt.Fprintf(&b, "%d\tThe %d \"cats\" did not sit on mat %d.\tDie %d Katzen sassen auf Matte %d.\t[0, 0, 0]\t%s\n", i, i, i*7, i, i%9, label)
+		}
+		if lp == "en-de" {
+			b.WriteString("30\ta\tb\t[0, 0, 0]\tBAD\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, lp+".tsv"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, errors
+}
+
+// TestEvalCritical: CED data is evaluated against the model's critical
+// output at its model.json thresholds, and the flagged counts are those
+// the scorer itself flags (the gate's decision).
+func TestEvalCritical(t *testing.T) {
+	evalNeedScorer(t)
+	data, errs := cedData(t)
+	out, errOut, err := evalRun(t, newEvalCmd(), "--data", data, "--model", evalCriticalModel, "--json")
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, `en-de.tsv:32: label "BAD" is not ERR or NOT`) {
+		t.Errorf("stderr lacks the bad label:\n%s", errOut)
+	}
+	var rep evaluate.CriticalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not a critical report: %v\n%s", err, out)
+	}
+	sc, err := scorer.New(scorer.Config{ModelDir: evalCriticalModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	d, err := evaluate.ReadPath(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := map[string]int{}
+	for _, r := range d.Rows {
+		res, err := sc.Score(context.Background(), []qe.Pair{{Src: r.Src, MT: r.MT, SrcLang: r.SrcLang, TgtLang: r.TgtLang}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Critical.Flagged {
+			flagged[r.LangPair()]++
+		}
+	}
+	if rep.Task != "critical" || rep.Model.Output != "critical" || len(rep.Pairs) != 2 || rep.SkippedRows != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	var sum float64
+	for _, lp := range []string{"en-cs", "en-de"} {
+		p := rep.Pairs[lp]
+		th, _ := sc.CriticalThreshold(lp)
+		if p.N != 30 || p.Errors != errs[lp] || p.Flagged != flagged[lp] || p.Threshold != evaluate.F32(th) {
+			t.Errorf("%s: %+v; want n 30, errors %d, flagged %d, threshold %v", lp, p, errs[lp], flagged[lp], th)
+		}
+		sum += float64(p.MCC)
+	}
+	if math.Abs(float64(rep.Avg.MCC)-sum/2) > 1e-12 {
+		t.Errorf("avg mcc %v, want the mean %v", rep.Avg.MCC, sum/2)
+	}
+
+	// The text form names the metric, each pair and the average.
+	out, _, err = evalRun(t, newEvalCmd(), "--data", data, "--model", evalCriticalModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"MCC", "F1(ERR)", "en-cs", "en-de", "avg"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestEvalCriticalNeedsCriticalOutput: a model without a critical output
+// cannot be evaluated on CED data, and says so before scoring anything.
+func TestEvalCriticalNeedsCriticalOutput(t *testing.T) {
+	evalNeedScorer(t)
+	data, _ := cedData(t)
+	_, _, err := evalRun(t, newEvalCmd(), "--data", data, "--model", evalTinyModel)
+	if err == nil || !strings.Contains(err.Error(), "has no critical-error output") {
+		t.Fatalf("eval with the 3-output model: %v", err)
+	}
+}
+
+// TestCalibrateRefusesCritical: calibrate fits acceptability thresholds on
+// DA labels; neither the critical output nor CED data can be calibrated.
+func TestCalibrateRefusesCritical(t *testing.T) {
+	evalNeedScorer(t)
+	ced, _ := cedData(t)
+	for _, args := range [][]string{
+		{"--data", evalData(t), "--model", evalCriticalModel, "--goal", "max-f1", "--output", "critical"},
+		{"--data", ced, "--model", evalCriticalModel, "--goal", "max-f1"},
+	} {
+		_, _, err := evalRun(t, newCalibrateCmd(), args...)
+		if err == nil || !strings.Contains(err.Error(), "critical output's thresholds come from the recipe") {
+			t.Errorf("calibrate %v: %v", args, err)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/qegate/qegate/internal/kafkaread"
 	"github.com/qegate/qegate/internal/kafkatest"
 	"github.com/qegate/qegate/internal/qe"
+	"github.com/qegate/qegate/internal/testutil"
 )
 
 // Scenario 8: two replicas; one is paused with SIGSTOP for three session
@@ -74,7 +75,7 @@ func (c *scenario) runZombie() {
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		c.t.Fatal(err)
 	}
-	time.Sleep(9 * time.Second)
+	time.Sleep(9 * time.Second) // scenario: paused for 3 session timeouts
 	atResume := c.committed()
 	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		c.t.Fatal(err)
@@ -376,13 +377,16 @@ func (c *scenario) runStalledSink100kB() {
 	c.extraPipeline = "  queue_bytes: " + strconv.Itoa(queueBytes)
 	c.extraKafka = "  session_timeout: 30s"
 	p := c.start()
-	for deadline := time.Now().Add(time.Minute); len(p.logLines("kafka source: partitions assigned")) == 0; {
-		if time.Now().After(deadline) || !p.alive() {
-			c.t.Fatalf("gate did not join the group:\n%s", p.logTail(3000))
+	testutil.WaitFor(c.t, time.Minute, func() error {
+		if len(p.logLines("kafka source: partitions assigned")) > 0 {
+			return nil
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(time.Second)
+		if !p.alive() {
+			c.t.Fatalf("gate exited before joining the group: %v", p.err)
+		}
+		return errors.New("gate did not join the group")
+	})
+	time.Sleep(time.Second) // scenario: the idle RSS is read after a second in the group with nothing to fetch
 	idle := p.rssMB()
 	msgs := c.goodMessages(0, 2000)
 	pad := strings.Repeat("lorem ipsum ", 100_000/12)
@@ -406,7 +410,7 @@ func (c *scenario) runStalledSink100kB() {
 	var rssMax float64
 	for time.Since(stallStart) < 20*time.Second {
 		rssMax = max(rssMax, p.rssMB())
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond) // scenario: RSS sampled 4 times a second through the 20s stall
 	}
 	atEnd := c.committed()
 	c.setProducerQuota(0)
@@ -479,7 +483,7 @@ func (c *scenario) runLeaderFailover(cs *clusterSuite) {
 	cs.cl.Node(leader).Kill()
 	// Progress while the node is down: commits must advance on the two
 	// survivors (min.insync.replicas 2 is still met).
-	time.Sleep(15 * time.Second)
+	time.Sleep(15 * time.Second) // scenario: the node stays down 15s
 	whileDown := c.committed()
 	if !p.alive() {
 		c.t.Fatalf("qegate exited while a node was down: %v\n%s", p.err, p.logTail(3000))

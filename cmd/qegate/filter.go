@@ -32,7 +32,7 @@ type filterFlags struct {
 	thresholds                        []string
 	review                            float64
 	batch                             int
-	resume, force, asJSON             bool
+	resume, force, asJSON, critical   bool
 	ckLines                           int
 	ckEvery                           time.Duration
 }
@@ -47,14 +47,14 @@ func newFilterCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "filter FILE...",
-		Short: "Gate files of pairs (JSONL or TSV, plain, gzip or zstd; - is stdin) into accepted/rejected/review/dead_letter and annotated JSONL, in input order, resumable",
+		Short: "Gate files of pairs (JSONL or TSV, plain, gzip or zstd; - is stdin) into accepted/rejected/critical/review/dead_letter and annotated JSONL, in input order, resumable",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFilter(cmd, ff, in, args)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&ff.out, "out", "o", "qegate-out", "output directory (accepted, rejected, review, dead_letter and annotated .jsonl, plus a checkpoint); - writes the annotated stream to stdout")
+	f.StringVarP(&ff.out, "out", "o", "qegate-out", "output directory (accepted, rejected, critical, review, dead_letter and annotated .jsonl, plus a checkpoint); - writes the annotated stream to stdout")
 	f.StringVarP(&ff.configPath, "config", "c", "", "config file for the model, input and pipeline sections (default: built-in defaults and QEGATE_* env)")
 	f.StringVar(&ff.modelDir, "model", "", "model directory (default: the configured or shipped default model)")
 	f.StringVar(&ff.output, "output", "", "decision output (e.g. da51, da70; default: the model's)")
@@ -69,6 +69,7 @@ func newFilterCmd() *cobra.Command {
 	f.BoolVar(&ff.resume, "resume", false, "continue an interrupted run in the output directory from its checkpoint")
 	f.BoolVar(&ff.force, "force", false, "replace earlier outputs in a non-empty output directory")
 	f.Float64Var(&ff.review, "review-margin", 0, "send scores within this margin of the threshold to review.jsonl")
+	f.BoolVar(&ff.critical, "critical", false, "write pairs the model flags as critical errors to critical.jsonl (default: rejected.jsonl, with the reason); needs a model with a critical output")
 	f.IntVar(&ff.batch, "batch", 0, "pairs per scorer call (default: pipeline.batch_size)")
 	f.StringVar(&ff.progressMode, "progress", "auto", "progress: auto (a bar on a terminal, else plain lines), bar, plain or none; on stderr")
 	f.DurationVar(&ff.progressEvery, "progress-interval", 10*time.Second, "how often a plain progress line is written")
@@ -126,7 +127,7 @@ func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []
 		in.Columns = strings.Split(ff.columns, ",")
 	}
 	in.Paths = args
-	cfg.Routes = app.FileRoutes(ff.review)
+	cfg.Routes = app.FileRoutes(ff.review, ff.critical)
 	log := cfg.Logger()
 	stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -135,6 +136,9 @@ func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []
 		return err
 	}
 	defer sc.Close()
+	if _, ok := sc.CriticalOutput(); ff.critical && !ok {
+		return fmt.Errorf("filter: --critical: model %s has no critical-error output", sc.Model().Tag())
+	}
 	fp, err := app.FilterFingerprint(cfg, sc, in, ff.compress)
 	if err != nil {
 		return err
@@ -239,18 +243,21 @@ func printFilterSummary(w io.Writer, ff filterFlags, s sink.Summary, elapsed tim
 	if elapsed > 0 {
 		fmt.Fprintf(w, " in %.1fs", elapsed.Seconds())
 	}
-	fmt.Fprintf(w, ": accepted %d, rejected %d, review %d, dead letter %d\n",
-		s.Routes["accepted"], s.Routes["rejected"], s.Routes["review"], s.Routes["dead_letter"])
+	fmt.Fprintf(w, ": accepted %d, rejected %d, critical %d, review %d, dead letter %d\n",
+		s.Routes["accepted"], s.Routes["rejected"], s.Routes["critical"], s.Routes["review"], s.Routes["dead_letter"])
 	lps := make([]string, 0, len(s.ByLangPair))
 	for lp := range s.ByLangPair {
 		lps = append(lps, lp)
 	}
 	sort.Strings(lps)
-	fmt.Fprintf(w, "%-10s %9s %9s %9s %11s  score histogram [0,0.1) ... [0.9,1]\n", "lang pair", "accepted", "rejected", "review", "dead letter")
+	fmt.Fprintf(w, "%-10s %9s %9s %9s %9s %11s  score histogram [0,0.1) ... [0.9,1]\n", "lang pair", "accepted", "rejected", "critical", "review", "dead letter")
+	row := func(name string, r map[string]int64, hist any) {
+		fmt.Fprintf(w, "%-10s %9d %9d %9d %9d %11d  %v\n", name, r["accepted"], r["rejected"], r["critical"], r["review"], r["dead_letter"], hist)
+	}
 	for _, lp := range lps {
 		l := s.ByLangPair[lp]
-		fmt.Fprintf(w, "%-10s %9d %9d %9d %11d  %v\n", lp, l.Routes["accepted"], l.Routes["rejected"], l.Routes["review"], l.Routes["dead_letter"], l.Histogram)
+		row(lp, l.Routes, l.Histogram)
 	}
-	fmt.Fprintf(w, "%-10s %9d %9d %9d %11d  %v\n", "all", s.Routes["accepted"], s.Routes["rejected"], s.Routes["review"], s.Routes["dead_letter"], s.Histogram)
+	row("all", s.Routes, s.Histogram)
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/qegate/qegate/internal/testutil"
 )
 
 func tinyModel(t *testing.T) string {
@@ -145,20 +147,20 @@ func TestFilterKillResume(t *testing.T) {
 			break
 		}
 		target := annotatedLines(got) + 1 + rng.IntN(n/5)
-		deadline := time.Now().Add(2 * time.Minute)
-		var exited error
-	wait:
-		for annotatedLines(got) < target {
+		finished := false // the run ended before reaching target
+		testutil.WaitFor(t, 2*time.Minute, func() error {
 			select {
-			case exited = <-done:
-				break wait
-			case <-time.After(2 * time.Millisecond):
+			case <-done:
+				finished = true
+				return nil
+			default:
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no progress to line %d\n%s", target, out.String())
+			if at := annotatedLines(got); at < target {
+				return fmt.Errorf("no progress to line %d (at %d)", target, at)
 			}
-		}
-		if exited == nil {
+			return nil
+		})
+		if !finished {
 			// One graceful stop among the kills: it drains, checkpoints
 			// and exits non-zero saying how to continue.
 			sig := syscall.SIGKILL

@@ -262,8 +262,10 @@ func setPath(m map[string]any, key string, v any) {
 
 // RequiredTopics returns every topic qegate checks at start-up for a config
 // (settings over the reference defaults): the input topics, and each route
-// template (publish, post_edit, review when set, dead_letter) expanded over
-// the language pairs of the default model (models/default/model.json).
+// template (publish, post_edit, critical and review when set, dead_letter)
+// expanded over the language pairs of the default model's quality outputs
+// (models/default/model.json; the critical output's pairs are not served
+// pairs, as in internal/app.LangPairs).
 func RequiredTopics(repo string, cfg *ConfigSchema, settings map[string]any) ([]string, error) {
 	data, err := os.ReadFile(filepath.Join(repo, "models", "default", "model.json"))
 	if err != nil {
@@ -271,6 +273,7 @@ func RequiredTopics(repo string, cfg *ConfigSchema, settings map[string]any) ([]
 	}
 	var man struct {
 		Outputs []struct {
+			Kind       string             `json:"kind"`
 			Thresholds map[string]float64 `json:"thresholds"`
 		} `json:"outputs"`
 	}
@@ -279,6 +282,9 @@ func RequiredTopics(repo string, cfg *ConfigSchema, settings map[string]any) ([]
 	}
 	pairs := map[string]bool{}
 	for _, o := range man.Outputs {
+		if o.Kind == "critical" {
+			continue
+		}
 		for lp := range o.Thresholds {
 			pairs[lp] = true
 		}
@@ -287,7 +293,7 @@ func RequiredTopics(repo string, cfg *ConfigSchema, settings map[string]any) ([]
 	for _, t := range Strings(cfg.Setting(settings, "kafka.topics")) {
 		set[t] = true
 	}
-	for _, route := range []string{"routes.publish", "routes.post_edit", "routes.review", "routes.dead_letter"} {
+	for _, route := range []string{"routes.publish", "routes.post_edit", "routes.critical", "routes.review", "routes.dead_letter"} {
 		tmpl, _ := cfg.Setting(settings, route).(string)
 		if tmpl == "" {
 			continue

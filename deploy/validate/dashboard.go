@@ -24,6 +24,7 @@ var Metrics = []Metric{
 	{Name: "qegate_messages_total", Labels: []string{"route", "lang_pair"}},
 	{Name: "qegate_dead_letters_total", Labels: []string{"reason"}},
 	{Name: "qegate_rule_rejections_total", Labels: []string{"rule"}},
+	{Name: "qegate_critical_total", Labels: []string{"lang_pair"}},
 	{Name: "qegate_score", Histogram: true, Labels: []string{"lang_pair", "route"}},
 	{Name: "qegate_end_to_end_seconds", Histogram: true},
 	{Name: "qegate_consumer_lag", Labels: []string{"topic", "partition"}},

@@ -128,7 +128,7 @@ func CheckDockerfile(s DockerfileSetup) (*ImageFacts, error) {
 	if len(d.Stages) < 2 {
 		return nil, fmt.Errorf("dockerfile: %d stage(s), want a multi-stage build", len(d.Stages))
 	}
-	ignore, err := loadDockerignore(s.Dockerfile + ".dockerignore")
+	ignore, err := loadDockerignore(s.Dockerfile+".dockerignore", filepath.Join(s.Repo, ".gitignore"))
 	if err != nil {
 		problems.addf("dockerfile: %w", err)
 	}
@@ -325,7 +325,10 @@ func checkVersions(problems *errs, repo string, d *Dockerfile) {
 	}
 }
 
-func loadDockerignore(path string) (*patternmatcher.PatternMatcher, error) {
+// loadDockerignore reads the dockerignore at path and checks that it keeps
+// out what a build must not carry: .git, and the scratch that set-up and
+// tests leave in a clone, i.e. every pattern of the repository's gitignore.
+func loadDockerignore(path, gitignore string) (*patternmatcher.PatternMatcher, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("dockerignore: %w (the context would carry .cache/ and the venv)", err)
@@ -344,7 +347,45 @@ func loadDockerignore(path string) (*patternmatcher.PatternMatcher, error) {
 			return pm, fmt.Errorf("dockerignore: %s is not excluded", must)
 		}
 	}
+	scratch, err := gitignoreSamples(gitignore)
+	if err != nil {
+		return pm, fmt.Errorf("dockerignore: %w", err)
+	}
+	for _, sm := range scratch {
+		if ok, _ := pm.MatchesOrParentMatches(sm.path); !ok {
+			return pm, fmt.Errorf("dockerignore: %s is not excluded (.gitignore: %s)", sm.path, sm.pattern)
+		}
+	}
 	return pm, nil
+}
+
+// ignoreSample is a path that a gitignore pattern matches.
+type ignoreSample struct{ pattern, path string }
+
+// gitignoreSamples turns each pattern of a gitignore into paths it matches
+// (a wildcard stands for "x"; an unanchored pattern also one directory
+// down), so that the dockerignore can be asked about the same scratch.
+// Negations are skipped.
+func gitignoreSamples(path string) ([]ignoreSample, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []ignoreSample
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "!") {
+			continue
+		}
+		p := strings.TrimSuffix(line, "/")
+		anchored := strings.Contains(p, "/")
+		p = strings.ReplaceAll(strings.TrimPrefix(p, "/"), "*", "x")
+		out = append(out, ignoreSample{line, p})
+		if !anchored {
+			out = append(out, ignoreSample{line, "train/" + p})
+		}
+	}
+	return out, nil
 }
 
 // checkContextPath: a COPY source must exist in the context and survive

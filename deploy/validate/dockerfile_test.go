@@ -50,6 +50,7 @@ func TestDockerfileRejects(t *testing.T) {
 		{name: "old Go", old: "ARG GO_VERSION=1.26.8", new: "ARG GO_VERSION=1.25.1", want: []string{"older than go.mod"}},
 		{name: "lint warning", old: "FROM go AS build", new: "FROM go as build", want: []string{"FromAsCasing"}},
 		{name: "models ignored", old: "", new: "", ignore: func(s string) string { return s + "models\n" }, want: []string{"excluded by the dockerignore"}},
+		{name: "gitignored scratch not ignored", old: "", new: "", ignore: func(s string) string { return strings.Replace(s, "train/.work\n", "", 1) }, want: []string{"train/.work is not excluded (.gitignore: /train/.work/)"}},
 		{name: "cache not ignored", old: "", new: "", ignore: func(s string) string { return strings.Replace(s, ".cache\n", "", 1) }, want: []string{".cache is not excluded"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

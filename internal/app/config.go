@@ -82,7 +82,7 @@ func Defaults() Config {
 			Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", DeadLetter: "qegate.deadletter",
 		},
 		Rules:    rules.Config{}.WithDefaults(),
-		Model:    ModelConfig{Config: scorer.Config{ThresholdOverrides: map[string]float64{}}, WatchInterval: 10 * time.Second},
+		Model:    ModelConfig{Config: scorer.Config{ThresholdOverrides: map[string]float64{}, CriticalThresholdOverrides: map[string]float64{}}, WatchInterval: 10 * time.Second},
 		Pipeline: pipeline.Config{}.WithDefaults(),
 		Log:      LogConfig{Level: "info", Format: "text"},
 	}

@@ -16,8 +16,8 @@ import (
 
 // FilterFingerprint identifies everything that decides a filter run's
 // output bytes: the model files, the decision output and thresholds in
-// effect, the routes, the input section and the file options (start
-// position excluded) and the output compression. A resume with another
+// effect (and the critical output's), the routes, the input section and
+// the file options (start position excluded) and the output compression. A resume with another
 // fingerprint is refused: its outputs would not match an uninterrupted run.
 func FilterFingerprint(cfg *Config, sc *scorer.Scorer, in source.FileConfig, compress string) (string, error) {
 	h := sha256.New()
@@ -39,15 +39,20 @@ func FilterFingerprint(cfg *Config, sc *scorer.Scorer, in source.FileConfig, com
 	in.Start = source.FileConfig{}.Start
 	in.Paths = nil // checked on their own, by name, so that the message says which
 	th := sc.Thresholds()
+	var crit *scorer.Thresholds // nil for a model without a critical output
+	if c, ok := sc.CriticalThresholds(); ok {
+		crit = &c
+	}
 	b, err := json.Marshal(struct {
 		Output     string
 		MaxLen     int
 		Thresholds scorer.Thresholds
+		Critical   *scorer.Thresholds `json:",omitempty"`
 		Routes     any
 		Input      any
 		File       source.FileConfig
 		Compress   string
-	}{sc.DecisionOutput().Name, cfg.Model.MaxLen, th, cfg.Routes, cfg.Input.WithDefaults(), in, compress})
+	}{sc.DecisionOutput().Name, cfg.Model.MaxLen, th, crit, cfg.Routes, cfg.Input.WithDefaults(), in, compress})
 	if err != nil {
 		return "", fmt.Errorf("fingerprint: %w", err)
 	}

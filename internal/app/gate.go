@@ -71,11 +71,16 @@ type FileOptions struct {
 }
 
 // FileRoutes are the routes of a file gate: accepted, rejected, review
-// (with reviewMargin > 0) and dead_letter, one output file each.
-func FileRoutes(reviewMargin float64) pipeline.RoutesConfig {
+// (with reviewMargin > 0), critical (with critical: pairs the model flags
+// as critical errors; else they go to rejected, with the reason) and
+// dead_letter, one output file each.
+func FileRoutes(reviewMargin float64, critical bool) pipeline.RoutesConfig {
 	r := pipeline.RoutesConfig{Publish: "accepted", PostEdit: "rejected", DeadLetter: "dead_letter"}
 	if reviewMargin > 0 {
 		r.Review, r.ReviewMargin = "review", reviewMargin
+	}
+	if critical {
+		r.Critical = "critical"
 	}
 	return r
 }
@@ -94,6 +99,10 @@ func Build(ctx context.Context, cfg *Config, sc GateScorer, opts Options) (*Wire
 	routes := cfg.Routes
 	routes.RuleRejects = cfg.Rules.Route
 	router := pipeline.NewRouter(routes, sc.Model())
+	if routes.Critical != "" && sc.Manifest().Critical() == nil {
+		log.Warn("routes.critical is set but the model has no critical-error output: nothing will be routed there",
+			"model", sc.Model().Tag())
+	}
 	var reg prometheus.Registerer // a nil *Registry in an interface is not nil
 	if opts.Registry != nil {
 		reg = opts.Registry
@@ -165,7 +174,7 @@ func (g *Wired) Close() error {
 // Summary is the one log line a finished gate leaves.
 func (g *Wired) Summary(log *slog.Logger, rep pipeline.Report, runErr error) {
 	s := g.Engine.Stats().Snapshot()
-	args := []any{"accepted", s.Total.Accepted, "rejected", s.Total.Rejected, "review", s.Total.Review,
+	args := []any{"accepted", s.Total.Accepted, "rejected", s.Total.Rejected, "critical", s.Total.Critical, "review", s.Total.Review,
 		"dead_letter", s.Total.DeadLetter, "dropped_uncommitted", rep.Dropped, "elapsed", rep.Elapsed}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		log.Error("gate stopped", append(args, "err", runErr)...)

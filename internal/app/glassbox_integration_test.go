@@ -82,13 +82,7 @@ func TestGlassboxThroughKafka(t *testing.T) {
 		_, err := g.Run(stop)
 		done <- err
 	}()
-	deadline := time.Now().Add(2 * time.Minute)
-	for g.Engine.Stats().Snapshot().Total.Sum() < int64(len(msgs)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("routed %d of %d", g.Engine.Stats().Snapshot().Total.Sum(), len(msgs))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRouted(t, g, int64(len(msgs)), 2*time.Minute)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -30,11 +30,17 @@ func OpenScorer(mc ModelConfig) (*scorer.Scorer, error) {
 	return sc, nil
 }
 
-// LangPairs lists the language pairs the model has thresholds for plus the
-// configured allow-list: the pairs whose output topics must exist.
+// LangPairs lists the language pairs the model has quality thresholds for
+// plus the configured allow-list: the pairs whose output topics must exist.
+// The critical output's pairs (the WMT21 CED pairs, e.g. en-cs, en-ja) are
+// not among them: a threshold for catching critical errors there does not
+// make the pair one the deployment serves.
 func LangPairs(sc GateScorer, extra []string) []string {
 	seen := map[string]bool{}
 	for _, o := range sc.Manifest().Outputs {
+		if o.Kind == scorer.KindCritical {
+			continue
+		}
 		for lp := range o.Thresholds {
 			seen[lp] = true
 		}

@@ -134,7 +134,7 @@ func FilterBench(ctx context.Context, o FilterOptions, logw io.Writer) (*FilterR
 		return nil, err
 	}
 
-	cfg.Routes = app.FileRoutes(0)
+	cfg.Routes = app.FileRoutes(0, false)
 	out := filepath.Join(dir, "out")
 	g, err := app.Build(ctx, &cfg, sc, app.Options{Files: &app.FileOptions{
 		Input:  source.FileConfig{Paths: []string{in}},

@@ -49,11 +49,12 @@ func (m *ManifestView) ClassifierFor(da float64) int {
 	return m.DecisionIndex()
 }
 
-// CorrelationIndex returns the manifest position of the first regression output,
-// else the decision output's position.
+// CorrelationIndex returns the manifest position of the first regression output
+// other than hter (predicted edit rate: lower is better, so it correlates
+// negatively with DA), else the decision output's position.
 func (m *ManifestView) CorrelationIndex() int {
 	for i, o := range m.Outputs {
-		if o.Kind == "regression" {
+		if o.Kind == "regression" && o.Name != "hter" {
 			return i
 		}
 	}

@@ -53,6 +53,9 @@ type ScoredData struct {
 	Scored *Scored
 	// Bad holds read and scoring failures, in that order.
 	Bad []BadRow
+	// Critical is true for critical-error data (rows labelled ERR/NOT):
+	// evaluate it with EvaluateCritical, not Evaluate.
+	Critical bool
 }
 
 // ModelOptions say which labelled data to score with which model and how:
@@ -101,6 +104,11 @@ func ReadAndScore(ctx context.Context, o ModelOptions, stderr io.Writer) (*Score
 		return nil, fmt.Errorf("load model %s: %w", dir, err)
 	}
 	defer s.Close()
+	info := FromManifest(s.Manifest())
+	critical, err := CheckCriticalData(info, data.Rows)
+	if err != nil { // before scoring: the answer does not depend on it
+		return nil, err
+	}
 	sessions, _ = s.PoolSize()
 	scored, err := ScoreRows(ctx, modelScorer{s}, data.Rows, ScoreOptions{BatchSize: o.Batch, Workers: sessions + 1})
 	if err != nil {
@@ -110,5 +118,5 @@ func ReadAndScore(ctx context.Context, o ModelOptions, stderr io.Writer) (*Score
 		fmt.Fprintln(stderr, b.String())
 	}
 	bad := append(append([]BadRow{}, data.BadRows...), scored.BadRows...)
-	return &ScoredData{Data: data, Model: FromManifest(s.Manifest()), Scored: scored, Bad: bad}, nil
+	return &ScoredData{Data: data, Model: info, Scored: scored, Bad: bad, Critical: critical}, nil
 }

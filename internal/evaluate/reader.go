@@ -33,6 +33,9 @@ type Row struct {
 	Z *float64
 	// Acceptable is a boolean gold decision (JSONL `acceptable`).
 	Acceptable *bool
+	// Critical is the gold critical-error label (WMT21 CED `label`: ERR is
+	// true, NOT false; JSONL `critical`).
+	Critical *bool
 }
 
 // LangPair is the row's language pair, e.g. "en-de".
@@ -159,6 +162,19 @@ func parseLabel(name, cell string, isDA bool) (*float64, error) {
 	return &v, nil
 }
 
+// parseCED parses a WMT21 CED label cell: ERR (a critical error) or NOT.
+func parseCED(cell string) (*bool, error) {
+	switch strings.ToUpper(strings.TrimSpace(cell)) {
+	case "ERR":
+		v := true
+		return &v, nil
+	case "NOT":
+		v := false
+		return &v, nil
+	}
+	return nil, fmt.Errorf("label %q is not ERR or NOT", cell)
+}
+
 // checkText reports why a text field cannot be scored, or "" when it can:
 // the gate's own check (qe.CheckText), so eval skips exactly what the gate
 // would dead-letter.
@@ -217,8 +233,9 @@ func (d *Data) readTSV(path string, r io.Reader) error {
 	}
 	iDA, hasDA := col["mean"]
 	iZ, hasZ := col["z_mean"]
-	if !hasDA && !hasZ {
-		d.Notes = append(d.Notes, fmt.Sprintf("%s: no %q or %q column: no labels", path, "mean", "z_mean"))
+	iCrit, hasCrit := col["label"] // WMT21 CED: ERR or NOT
+	if !hasDA && !hasZ && !hasCrit {
+		d.Notes = append(d.Notes, fmt.Sprintf("%s: no %q, %q or %q column: no labels", path, "mean", "z_mean", "label"))
 	}
 	for sc.Scan() {
 		line++
@@ -253,6 +270,12 @@ func (d *Data) readTSV(path string, r io.Reader) error {
 				continue
 			}
 		}
+		if hasCrit {
+			if row.Critical, err = parseCED(fields[iCrit]); err != nil {
+				d.bad(path, line, "%v", err)
+				continue
+			}
+		}
 		d.Rows = append(d.Rows, row)
 	}
 	if err := sc.Err(); err != nil {
@@ -273,6 +296,7 @@ type jsonlRow struct {
 	Z          *json.RawMessage `json:"z"`
 	ZMean      *json.RawMessage `json:"z_mean"`
 	Acceptable *json.RawMessage `json:"acceptable"`
+	Critical   *json.RawMessage `json:"critical"`
 }
 
 // jsonNumber decodes a JSON number label; null counts as absent.
@@ -356,8 +380,16 @@ func (d *Data) readJSONL(path string, r io.Reader) error {
 			}
 			row.Acceptable = &a
 		}
-		if row.DA == nil && row.Z == nil && row.Acceptable == nil {
-			d.bad(path, line, "no label (da, z or acceptable)")
+		if j.Critical != nil && string(*j.Critical) != "null" {
+			var c bool
+			if err := json.Unmarshal(*j.Critical, &c); err != nil {
+				d.bad(path, line, "critical %s is not a boolean", *j.Critical)
+				continue
+			}
+			row.Critical = &c
+		}
+		if row.DA == nil && row.Z == nil && row.Acceptable == nil && row.Critical == nil {
+			d.bad(path, line, "no label (da, z, acceptable or critical)")
 			continue
 		}
 		d.Rows = append(d.Rows, row)

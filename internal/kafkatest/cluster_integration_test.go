@@ -80,7 +80,7 @@ func TestClusterLeaderKilledMidStream(t *testing.T) {
 			if !errors.As(err, &we) && failedWrites%10 == 1 {
 				t.Logf("batch %d: write failed, retrying: %v", bi, err)
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // scenario: the producer's backoff between attempts while the leader is down
 		}
 		for _, m := range msgs {
 			acked[string(m.Key)] = true

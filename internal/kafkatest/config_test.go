@@ -27,6 +27,7 @@ func TestServerConfig(t *testing.T) {
 		"group.initial.rebalance.delay.ms=0\n",
 		"auto.create.topics.enable=false\n",
 		"log.retention.ms=1000\n",
+		"broker.session.timeout.ms=9000\n", // a single node must not fence itself under load
 	} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("server.properties lacks %q:\n%s", want, cfg)
@@ -83,6 +84,7 @@ func TestServerConfigClusterAndSecure(t *testing.T) {
 		"inter.broker.listener.name=PLAINTEXT\n",
 		"offsets.topic.replication.factor=3\n",
 		"transaction.state.log.min.isr=2\n",
+		"broker.session.timeout.ms=3000\n", // a killed node fails over quickly
 		"ssl.keystore.type=PEM\n",
 		"ssl.keystore.location=/c/server.pem\n",
 		"ssl.truststore.location=/c/ca.pem\n",

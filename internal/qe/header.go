@@ -15,6 +15,9 @@ const (
 	HeaderModel  = "qe-model"  // name@version of the model that scored it
 	HeaderError  = "qe-error"  // why a dead letter could not be scored
 	HeaderSource = "qe-source" // topic:partition:offset of the input, for deduplication
-	HeaderReason = "qe-reason" // why a rule prefilter rejected the pair
+	HeaderReason = "qe-reason" // why a rule prefilter rejected the pair, or that it is a critical error
 	HeaderRule   = "qe-rule"   // which rule prefilter rejected the pair
+	// HeaderCritical is the probability of a critical error, 6 decimals, on
+	// every scored message when the model has a critical output.
+	HeaderCritical = "qe-critical"
 )

@@ -19,6 +19,23 @@ type Result struct {
 	// Model is the model that produced the result; zero when the scorer
 	// does not say (the router then names its configured model).
 	Model ModelID
+	// Critical is the model's critical-error verdict; nil when the model
+	// has no critical output. It is independent of Acceptable: a pair can
+	// be acceptable by the decision output and still be flagged, and the
+	// router then never publishes it.
+	Critical *Critical
+}
+
+// Critical is a critical-error verdict: the model's probability that the
+// translation conveys a dangerously different meaning (WMT21 critical
+// error detection: toxicity, negation, named entities, numbers...).
+type Critical struct {
+	// Prob is the probability of a critical error, in [0, 1].
+	Prob float32
+	// Threshold is the per-language-pair threshold from model.json.
+	Threshold float32
+	// Flagged is Prob >= Threshold.
+	Flagged bool
 }
 
 // ModelID identifies the model, and its decision output, that scored a

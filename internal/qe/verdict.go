@@ -23,8 +23,15 @@ type Verdict struct {
 	// Glassbox says the score combined the message's MT score with the
 	// model's outputs; omitted (false) when the text alone was scored.
 	Glassbox bool `json:"glassbox,omitempty"`
+	// Critical is the model's probability of a critical error and
+	// CriticalThreshold the pair's threshold for it, 6 decimals each;
+	// absent when the model has no critical output (and for rule
+	// rejections and dead letters).
+	Critical          json.Number `json:"critical,omitempty"`
+	CriticalThreshold json.Number `json:"critical_threshold,omitempty"`
 	// Rule and Reason name the prefilter rule that rejected the pair and
-	// why; for a dead letter Reason is why it could not be scored.
+	// why; for a pair flagged as a critical error Reason says so (no
+	// Rule); for a dead letter Reason is why it could not be scored.
 	Rule   string `json:"rule,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// Source is the input's position (the qe-source header's value). The

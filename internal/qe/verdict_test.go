@@ -34,7 +34,7 @@ func TestVerdictAddTo(t *testing.T) {
 }
 
 func TestRouteNames(t *testing.T) {
-	want := []string{"accepted", "rejected", "review", "dead_letter"}
+	want := []string{"accepted", "rejected", "critical", "review", "dead_letter"}
 	for r := Route(0); r < NumRoutes; r++ {
 		if r.String() != want[r] {
 			t.Errorf("Route(%d) = %q, want %q", r, r.String(), want[r])

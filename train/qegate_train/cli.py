@@ -31,6 +31,11 @@ def cmd_tiny_nan(a):
     print(json.dumps(build_nan(a.src, a.out)))
 
 
+def cmd_tiny_critical(a):
+    from .tinycritical import build_tiny_critical
+    print(json.dumps(build_tiny_critical(a.src, a.out)))
+
+
 def cmd_prepare(a):
     if a.base:
         from .hfbase import prepare_hf
@@ -144,6 +149,12 @@ def build_parser():
             "for the fault suite (deterministic)")
     p.add_argument("--src", default="scorer/testdata/tiny", help="tiny model directory to start from")
     p.add_argument("--out", default="scorer/testdata/nan", help="model directory to write")
+
+    p = add("tiny-critical", cmd_tiny_critical, "tiny random-weights model with the v2 outputs "
+            "(z, da51, da70, hter, critical) over the tiny model's tokenizer, for the Go tests of "
+            "the critical-error path (deterministic)")
+    p.add_argument("--src", default="scorer/testdata/tiny", help="tiny model directory (tokenizer)")
+    p.add_argument("--out", default="scorer/testdata/critical", help="model directory to write")
 
     p = add("prepare", cmd_prepare, "base model -> trimmed tokenizer.json, compact base weights, "
             "tokenized train/dev (the carry)")

@@ -23,6 +23,8 @@ def fresh_workdir(monkeypatch):
 @pytest.mark.parametrize("argv,func,attrs", [
     (["tiny"], cli.cmd_tiny, {"out": "scorer/testdata/tiny", "pieces": 3000}),
     (["tiny", "--out", "/x", "--pieces", "7"], cli.cmd_tiny, {"out": "/x", "pieces": 7}),
+    (["tiny-critical"], cli.cmd_tiny_critical,
+     {"src": "scorer/testdata/tiny", "out": "scorer/testdata/critical"}),
     (["prepare"], cli.cmd_prepare, {"base": None, "out": None}),
     (["prepare", "--base", "xlm-roberta-large"], cli.cmd_prepare, {"base": "xlm-roberta-large"}),
     (["check-base", "--per-pair", "5"], cli.cmd_check_base, {"per_pair": 5}),
