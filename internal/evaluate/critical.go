@@ -211,20 +211,5 @@ func WriteCriticalText(w io.Writer, r *CriticalReport) error {
 		line(lp, r.Pairs[lp])
 	}
 	line("avg", r.Avg)
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if len(r.BadRows) > 0 {
-		fmt.Fprintf(&b, "\nskipped rows (%d): see stderr\n", len(r.BadRows))
-	}
-	if len(r.Notes) > 0 {
-		b.WriteString("\nnotes:\n")
-		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "  - %s\n", n)
-		}
-	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	return nil
+	return finishText(w, &b, tw, len(r.BadRows), r.Notes)
 }

@@ -36,22 +36,7 @@ func WriteText(w io.Writer, r *Report) error {
 		line(lp, r.Pairs[lp])
 	}
 	line("avg", r.Avg)
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if len(r.BadRows) > 0 {
-		fmt.Fprintf(&b, "\nskipped rows (%d): see stderr\n", len(r.BadRows))
-	}
-	if len(r.Notes) > 0 {
-		b.WriteString("\nnotes:\n")
-		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "  - %s\n", n)
-		}
-	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	return nil
+	return finishText(w, &b, tw, len(r.BadRows), r.Notes)
 }
 
 func orDash(s string) string {
@@ -59,4 +44,26 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// finishText ends a text report: it flushes the table in tw (writing
+// into b), says how many rows were skipped and lists the notes, then
+// writes b to w.
+func finishText(w io.Writer, b *strings.Builder, tw *tabwriter.Writer, badRows int, notes []string) error {
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if badRows > 0 {
+		fmt.Fprintf(b, "\nskipped rows (%d): see stderr\n", badRows)
+	}
+	if len(notes) > 0 {
+		b.WriteString("\nnotes:\n")
+		for _, n := range notes {
+			fmt.Fprintf(b, "  - %s\n", n)
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
 }
