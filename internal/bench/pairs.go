@@ -14,7 +14,7 @@ import (
 func benchPairs(flag string, n int) ([]qe.Pair, string, error) {
 	var rows []evaluate.Row
 	source := ""
-	if dir := demo.FindData(flag); dir != "" {
+	if dir := evaluate.FindData(flag); dir != "" {
 		data, err := evaluate.ReadPath(dir)
 		if err != nil {
 			return nil, "", fmt.Errorf("bench: read %s: %w", dir, err)

@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -23,7 +21,6 @@ import (
 	"github.com/qegate/qegate/internal/app"
 	"github.com/qegate/qegate/internal/evaluate"
 	"github.com/qegate/qegate/internal/kafkaread"
-	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/pipeline"
 )
 
@@ -64,31 +61,6 @@ type LPSummary struct {
 	AgreeGold *float64 `json:"agree_with_gold,omitempty"`
 }
 
-// FindData resolves the MLQE-PE dev split: flag, $QEGATE_DATA, then
-// ../shared/mlqe-pe next to the repository or the working directory.
-func FindData(flag string) string {
-	var cands []string
-	if flag != "" {
-		cands = append(cands, flag)
-	}
-	if env := os.Getenv("QEGATE_DATA"); env != "" {
-		cands = append(cands, env)
-	}
-	if root := native.RepoRoot(); root != "" {
-		cands = append(cands, filepath.Join(root, "..", "shared", "mlqe-pe"), filepath.Join(root, ".cache", "data", "mlqe-pe"))
-	}
-	cands = append(cands, filepath.Join("..", "shared", "mlqe-pe"))
-	for _, c := range cands {
-		for _, sub := range []string{filepath.Join("da", "dev"), "dev", ""} {
-			d := filepath.Join(c, sub)
-			if m, _ := filepath.Glob(filepath.Join(d, "*-*.tsv")); len(m) > 0 {
-				return d
-			}
-		}
-	}
-	return ""
-}
-
 // Sample returns the built-in sample: valid message-contract pairs written
 // for the project, for machines without MLQE-PE.
 func Sample() ([]Message, error) {
@@ -108,13 +80,13 @@ func Sample() ([]Message, error) {
 }
 
 // LoadMessages reads up to limit pairs per language pair (0: all) from the
-// MLQE-PE dev split FindData(flag) resolves, else the built-in sample, and
+// MLQE-PE dev split evaluate.FindData(flag) resolves, else the built-in sample, and
 // interleaves one malformed message in fifty. It also says where the pairs
 // came from.
 func LoadMessages(flag string, limit int) ([]Message, string, error) {
 	var rows []evaluate.Row
 	source := "built-in sample (no MLQE-PE found)"
-	if dir := FindData(flag); dir != "" {
+	if dir := evaluate.FindData(flag); dir != "" {
 		data, err := evaluate.ReadPath(dir)
 		if err != nil {
 			return nil, "", fmt.Errorf("demo: read %s: %w", dir, err)

@@ -121,7 +121,7 @@ func (c *Checker) checkScript(_, mt, _, tgt string) (string, bool) {
 	if want == nil {
 		return "", false
 	}
-	// Letters are weighed like lengths (a CJK character as wideWeight
+	// Letters are weighed like lengths (a CJK character as WideWeight
 	// Latin ones), or the Latin names that Chinese MT keeps as they are
 	// would outweigh the Chinese around them.
 	var letters, weight, in int
@@ -133,7 +133,7 @@ func (c *Checker) checkScript(_, mt, _, tgt string) (string, bool) {
 		letters++
 		w := 1
 		if isWide(r) {
-			w = wideWeight
+			w = WideWeight
 		}
 		weight += w
 		if r < utf8.RuneSelf && want[0] == unicode.Latin {

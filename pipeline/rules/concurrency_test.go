@@ -13,7 +13,7 @@ func TestConcurrentCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pairs := []Pair{
+	pairs := []struct{ Src, MT, SrcLang, TgtLang string }{
 		{Src: srcEN, MT: mtDE, SrcLang: "en", TgtLang: "de"},
 		{Src: srcEN, MT: srcEN, SrcLang: "en", TgtLang: "de"},
 		{Src: "He was born in 1832.", MT: "Er wurde 1923 geboren.", SrcLang: "en", TgtLang: "de"},

@@ -4,24 +4,22 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"math"
-	"sort"
 	"strconv"
 	"sync"
 	"unicode"
 )
 
-//go:generate go run ./internal/genbounds -o length_bounds.json
+//go:generate go run ../../internal/evaluate/ruleeval/genbounds -o length_bounds.json
 
-// wideWeight is how many Latin characters one CJK character counts as in
+// WideWeight is how many Latin characters one CJK character counts as in
 // lengths. Chosen so that the median en-zh ratio on MLQE-PE train is close
 // to the other pairs' (about 1), which lets a single fallback serve pairs
 // that are not in the table.
-const wideWeight = 3
+const WideWeight = 3
 
-// units is the length used by the length-ratio rule: characters that are
-// not space or control, CJK ones weighted wideWeight.
-func units(s string) float64 {
+// Units is the length used by the length-ratio rule: characters that are
+// not space or control, CJK ones weighted WideWeight.
+func Units(s string) float64 {
 	n := 0
 	for _, r := range s {
 		switch {
@@ -30,7 +28,7 @@ func units(s string) float64 {
 				n++
 			}
 		case isWide(r):
-			n += wideWeight
+			n += WideWeight
 		case !unicode.IsSpace(r) && !unicode.IsControl(r) && !unicode.Is(unicode.Cf, r):
 			n++
 		}
@@ -65,23 +63,26 @@ type LevelBounds struct {
 var boundsJSON []byte
 
 // shippedTable decodes the embedded table once. An error (a table from an
-// older wideWeight) is reported by New rather than panicking at start-up,
-// so that genbounds, which imports this package, can still regenerate it.
+// older WideWeight) is reported by New rather than panicking at start-up,
+// so that genbounds (internal/evaluate/ruleeval), which imports this
+// package, can still regenerate it.
 var shippedTable = sync.OnceValues(func() (BoundsTable, error) {
 	var t BoundsTable
 	if err := json.Unmarshal(boundsJSON, &t); err != nil {
 		return t, fmt.Errorf("rules: embedded length_bounds.json: %w", err)
 	}
-	if t.WideWeight != wideWeight {
-		return t, fmt.Errorf("rules: length_bounds.json was fitted with wide_weight %d, the code uses %d: run go generate ./pipeline/rules", t.WideWeight, wideWeight)
+	if t.WideWeight != WideWeight {
+		return t, fmt.Errorf("rules: length_bounds.json was fitted with wide_weight %d, the code uses %d: run go generate ./pipeline/rules", t.WideWeight, WideWeight)
 	}
 	return t, nil
 })
 
-// Levels are the quantile levels FitBounds computes.
+// Levels are the quantile levels of the bounds table (ruleeval.FitBounds
+// fits each).
 var Levels = []float64{0.001, 0.005, 0.01, 0.025}
 
-func levelKey(q float64) string { return strconv.FormatFloat(q, 'f', -1, 64) }
+// LevelKey is the key of quantile level q in BoundsTable.Levels ("0.005").
+func LevelKey(q float64) string { return strconv.FormatFloat(q, 'f', -1, 64) }
 
 // ShippedBounds returns a copy of the embedded table's bounds at level q.
 func ShippedBounds(q float64) (LevelBounds, bool) {
@@ -89,7 +90,7 @@ func ShippedBounds(q float64) (LevelBounds, bool) {
 	if err != nil {
 		return LevelBounds{}, false
 	}
-	lb, ok := t.Levels[levelKey(q)]
+	lb, ok := t.Levels[LevelKey(q)]
 	return lb, ok
 }
 
@@ -98,7 +99,7 @@ func loadBounds(cfg LengthRatioConfig) (map[string][2]float64, [2]float64, error
 	if err != nil {
 		return nil, [2]float64{}, err
 	}
-	lb, ok := t.Levels[levelKey(cfg.Quantile)]
+	lb, ok := t.Levels[LevelKey(cfg.Quantile)]
 	if !ok {
 		return nil, [2]float64{}, fmt.Errorf("rules.length_ratio.quantile: %v: not in the table", cfg.Quantile)
 	}
@@ -120,7 +121,7 @@ func loadBounds(cfg LengthRatioConfig) (map[string][2]float64, [2]float64, error
 
 // checkLength rejects MT too short or too long for its source.
 func (c *Checker) checkLength(src, mt, lp, _ string) (string, bool) {
-	su := units(src)
+	su := Units(src)
 	if su < float64(c.cfg.LengthRatio.MinSrcChars) || su == 0 {
 		return "", false
 	}
@@ -128,7 +129,7 @@ func (c *Checker) checkLength(src, mt, lp, _ string) (string, bool) {
 	if !ok {
 		b = c.fallbk
 	}
-	r := units(mt) / su
+	r := Units(mt) / su
 	if r >= b[0] && r <= b[1] {
 		return "", false
 	}
@@ -138,52 +139,3 @@ func (c *Checker) checkLength(src, mt, lp, _ string) (string, bool) {
 	}
 	return fmt.Sprintf("length ratio: %s (%.2f of the source, bounds [%.2f, %.2f] for %s)", which, r, b[0], b[1], short(lp)), true
 }
-
-// FitBounds computes the bounds table from labelled pairs: for each
-// language pair and level, the q and 1-q quantiles of the length ratio of
-// the pairs with DA >= minDA whose source is at least minSrc units long.
-func FitBounds(pairs []Pair, minDA, minSrc float64, source string) BoundsTable {
-	by := map[string][]float64{}
-	var all []float64
-	for _, p := range pairs {
-		su := units(p.Src)
-		if p.DA < minDA || su < minSrc || su == 0 {
-			continue
-		}
-		r := units(p.MT) / su
-		lp, _ := langPair(p.SrcLang, p.TgtLang)
-		by[lp] = append(by[lp], r)
-		all = append(all, r)
-	}
-	t := BoundsTable{Source: source, MinDA: minDA, WideWeight: wideWeight, Pairs: map[string]int{}, Levels: map[string]LevelBounds{}}
-	for lp, v := range by {
-		sort.Float64s(v)
-		t.Pairs[lp] = len(v)
-	}
-	sort.Float64s(all)
-	for _, q := range Levels {
-		lb := LevelBounds{ByPair: map[string][2]float64{}}
-		for lp, v := range by {
-			lb.ByPair[lp] = [2]float64{round3(quantile(v, q)), round3(quantile(v, 1-q))}
-		}
-		lb.Fallback = [2]float64{round3(quantile(all, q)), round3(quantile(all, 1-q))}
-		t.Levels[levelKey(q)] = lb
-	}
-	return t
-}
-
-// quantile of sorted v, linear interpolation.
-func quantile(v []float64, q float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	pos := q * float64(len(v)-1)
-	i := int(pos)
-	if i+1 >= len(v) {
-		return v[len(v)-1]
-	}
-	f := pos - float64(i)
-	return v[i]*(1-f) + v[i+1]*f
-}
-
-func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

@@ -123,6 +123,20 @@ func numbers(s string) []number {
 	return out
 }
 
+// PlainNumbers lists the numbers of s, in order, that are written as bare
+// ASCII digits (no separators, no leading zero, no other script's digits),
+// as the numbers rule reads them: the ones an evaluation can edit in an MT
+// and expect the rule to notice.
+func PlainNumbers(s string) []string {
+	var out []string
+	for _, n := range numbers(s) {
+		if n.text == n.digits {
+			out = append(out, n.text)
+		}
+	}
+	return out
+}
+
 // digitRun counts the digits s starts with.
 func digitRun(s string) int {
 	n := 0

@@ -242,12 +242,26 @@ func (c *Checker) Check(src, mt, srcLang, tgtLang string) Verdict {
 	return Verdict{}
 }
 
-// checkOne runs a single rule regardless of the others (for measuring what
-// each rule catches on its own).
-func (c *Checker) checkOne(rule, src, mt, srcLang, tgtLang string) (string, bool) {
+// CheckRule runs one enabled rule (one of Rules()) on a pair as if it were
+// the only one, and returns its rejection or a zero Verdict; a rule that is
+// unknown or disabled passes. It is for measuring what each rule catches on
+// its own (internal/evaluate/ruleeval); the runtime uses Check.
+func (c *Checker) CheckRule(rule, src, mt, srcLang, tgtLang string) Verdict {
+	if !slices.Contains(c.names, rule) {
+		return Verdict{}
+	}
+	f := checks[rule]
 	lp, tgt := langPair(srcLang, tgtLang)
-	return checks[rule](c, src, mt, lp, tgt)
+	if reason, bad := f(c, src, mt, lp, tgt); bad {
+		return Verdict{Rule: rule, Reason: reason}
+	}
+	return Verdict{}
 }
+
+// Language is the primary subtag of a language code, lower-cased with "_"
+// read as "-" ("pt_BR" -> "pt"): the form the rules key languages and
+// language pairs by ("en-de" in length_ratio.bounds).
+func Language(code string) string { return primary(normTag(code)) }
 
 // langPair returns "src-tgt" of the primary subtags and the normalized
 // target tag (lower case, "-"), cheaply in the usual already-normal case.
@@ -276,25 +290,39 @@ func primary(tag string) string {
 }
 
 func (cfg *Config) disabled(rule string) bool {
+	d := cfg.disabledFlag(rule)
+	return d == nil || *d
+}
+
+// Disable turns one rule off (a name of AllRules(); others are ignored),
+// as its `disabled: true` key does: for evaluations that run a rule alone.
+func (cfg *Config) Disable(rule string) {
+	if d := cfg.disabledFlag(rule); d != nil {
+		*d = true
+	}
+}
+
+// disabledFlag is the rule's `disabled` key, nil for an unknown rule.
+func (cfg *Config) disabledFlag(rule string) *bool {
 	switch rule {
 	case RuleEmpty:
-		return cfg.Empty.Disabled
+		return &cfg.Empty.Disabled
 	case RuleCopy:
-		return cfg.Copy.Disabled
+		return &cfg.Copy.Disabled
 	case RuleScript:
-		return cfg.Script.Disabled
+		return &cfg.Script.Disabled
 	case RuleLanguage:
-		return cfg.Language.Disabled
+		return &cfg.Language.Disabled
 	case RuleRepetition:
-		return cfg.Repetition.Disabled
+		return &cfg.Repetition.Disabled
 	case RuleLengthRatio:
-		return cfg.LengthRatio.Disabled
+		return &cfg.LengthRatio.Disabled
 	case RulePlaceholders:
-		return cfg.Placeholder.Disabled
+		return &cfg.Placeholder.Disabled
 	case RuleNumbers:
-		return cfg.Numbers.Disabled
+		return &cfg.Numbers.Disabled
 	}
-	return true
+	return nil
 }
 
 // fill replaces zero values by the defaults and rejects nonsense.
@@ -361,7 +389,7 @@ func (cfg *Config) fill() error {
 	if !slices.Contains(Levels, cfg.LengthRatio.Quantile) {
 		var lv []string
 		for _, q := range Levels {
-			lv = append(lv, levelKey(q))
+			lv = append(lv, LevelKey(q))
 		}
 		return bad("length_ratio.quantile", cfg.LengthRatio.Quantile, "want one of "+strings.Join(lv, ", "))
 	}

@@ -74,6 +74,11 @@ var namedScripts = []struct {
 	{"Mongolian", unicode.Mongolian},
 }
 
+// Scripts returns the scripts the script rule expects of text in the
+// language code (any case, "-" or "_", script subtags honoured: "sr-Latn"),
+// nil when the language is unknown to it.
+func Scripts(code string) []*unicode.RangeTable { return expectedScripts(normTag(code)) }
+
 // expectedScripts returns the scripts of a normalized tag, nil when unknown.
 func expectedScripts(tag string) []*unicode.RangeTable {
 	p := primary(tag)
@@ -119,7 +124,7 @@ func scriptNames(ts []*unicode.RangeTable) string {
 
 // isWide reports characters of scripts written without spaces whose
 // characters carry about a word's worth of text each; they count as
-// wideWeight characters in lengths and as one token each in n-grams.
+// WideWeight characters in lengths and as one token each in n-grams.
 func isWide(r rune) bool {
 	return r >= 0x2E80 && (unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
 		unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r))

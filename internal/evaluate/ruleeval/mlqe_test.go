@@ -1,9 +1,12 @@
-package rules
+package ruleeval
 
 import (
+	"github.com/qegate/qegate/pipeline/rules"
+
+	"github.com/qegate/qegate/internal/evaluate"
+
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,11 +14,11 @@ import (
 // loadDev reads MLQE-PE dev, skipping the test when the data is absent.
 func loadDev(t testing.TB) []Pair {
 	t.Helper()
-	dir := DataDir()
+	dir := evaluate.FindData("")
 	if dir == "" {
 		t.Skip("MLQE-PE not found (../shared/mlqe-pe or $QEGATE_DATA)")
 	}
-	pairs, err := LoadDir(filepath.Join(dir, "dev"))
+	pairs, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,7 @@ const advSeed = 20261202
 // prefilters") with -v, and holds the defaults to what was measured.
 func TestMLQE(t *testing.T) {
 	dev := loadDev(t)
-	c, err := New(Config{})
+	c, err := rules.New(rules.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +83,11 @@ func TestMLQESweep(t *testing.T) {
 	}
 	dev := loadDev(t)
 	adv := Adversarial(dev, advSeed, 100)
-	only := func(rule string, mod func(*Config)) Config {
-		cfg := Config{}
-		for _, r := range order {
+	only := func(rule string, mod func(*rules.Config)) rules.Config {
+		cfg := rules.Config{}
+		for _, r := range rules.AllRules() {
 			if r != rule {
-				disable(&cfg, r)
+				cfg.Disable(r)
 			}
 		}
 		mod(&cfg)
@@ -94,46 +97,48 @@ func TestMLQESweep(t *testing.T) {
 		name  string
 		rule  string
 		kinds []string
-		cfg   Config
+		cfg   rules.Config
 	}
 	var vs []variant
 	for _, s := range []float64{0.8, 0.85, 0.9, 0.95} {
 		for _, l := range []int{10, 20, 30} {
-			vs = append(vs, variant{fmt.Sprintf("copy min_similarity=%v min_letters=%d", s, l), RuleCopy, []string{KindCopy, KindNearCopy},
-				only(RuleCopy, func(c *Config) { c.Copy.MinSimilarity, c.Copy.MinLetters = s, l })})
+			vs = append(vs, variant{fmt.Sprintf("copy min_similarity=%v min_letters=%d", s, l), rules.RuleCopy, []string{KindCopy, KindNearCopy},
+				only(rules.RuleCopy, func(c *rules.Config) { c.Copy.MinSimilarity, c.Copy.MinLetters = s, l })})
 		}
 	}
 	for _, s := range []float64{0.3, 0.5, 0.7, 0.9} {
-		vs = append(vs, variant{fmt.Sprintf("script min_share=%v", s), RuleScript, []string{KindWrongScript},
-			only(RuleScript, func(c *Config) { c.Script.MinShare = s })})
+		vs = append(vs, variant{fmt.Sprintf("script min_share=%v", s), rules.RuleScript, []string{KindWrongScript},
+			only(rules.RuleScript, func(c *rules.Config) { c.Script.MinShare = s })})
 	}
 	for _, h := range []int{3, 4, 6} {
 		for _, r := range []float64{1.5, 2, 3} {
-			vs = append(vs, variant{fmt.Sprintf("language min_hits=%d min_ratio=%v", h, r), RuleLanguage, []string{KindWrongLanguage, KindCopy, KindNearCopy},
-				only(RuleLanguage, func(c *Config) { c.Language.MinHits, c.Language.MinRatio = h, r })})
+			vs = append(vs, variant{fmt.Sprintf("language min_hits=%d min_ratio=%v", h, r), rules.RuleLanguage, []string{KindWrongLanguage, KindCopy, KindNearCopy},
+				only(rules.RuleLanguage, func(c *rules.Config) { c.Language.MinHits, c.Language.MinRatio = h, r })})
 		}
 	}
 	for _, m := range []int{2, 3, 4} {
-		vs = append(vs, variant{fmt.Sprintf("repetition min_repeats=%d", m), RuleRepetition, []string{KindLoop},
-			only(RuleRepetition, func(c *Config) { c.Repetition.MinRepeats = m })})
+		vs = append(vs, variant{fmt.Sprintf("repetition min_repeats=%d", m), rules.RuleRepetition, []string{KindLoop},
+			only(rules.RuleRepetition, func(c *rules.Config) { c.Repetition.MinRepeats = m })})
 	}
-	for _, q := range Levels {
+	for _, q := range rules.Levels {
 		for _, s := range []float64{1, 1.1, 1.2} {
 			for _, m := range []int{20, 30} {
-				vs = append(vs, variant{fmt.Sprintf("length quantile=%v slack=%v min_src_chars=%d", q, s, m), RuleLengthRatio, []string{KindTruncation, KindLoop},
-					only(RuleLengthRatio, func(c *Config) { c.LengthRatio.Quantile, c.LengthRatio.Slack, c.LengthRatio.MinSrcChars = q, s, m })})
+				vs = append(vs, variant{fmt.Sprintf("length quantile=%v slack=%v min_src_chars=%d", q, s, m), rules.RuleLengthRatio, []string{KindTruncation, KindLoop},
+					only(rules.RuleLengthRatio, func(c *rules.Config) {
+						c.LengthRatio.Quantile, c.LengthRatio.Slack, c.LengthRatio.MinSrcChars = q, s, m
+					})})
 			}
 		}
 	}
 	for _, d := range []int{1, 2, 3} {
-		vs = append(vs, variant{fmt.Sprintf("numbers min_digits=%d", d), RuleNumbers, []string{KindNumberEdit},
-			only(RuleNumbers, func(c *Config) { c.Numbers.MinDigits = d })})
+		vs = append(vs, variant{fmt.Sprintf("numbers min_digits=%d", d), rules.RuleNumbers, []string{KindNumberEdit},
+			only(rules.RuleNumbers, func(c *rules.Config) { c.Numbers.MinDigits = d })})
 	}
 	var b strings.Builder
 	fmt.Fprintln(&b, "| variant (rule alone) | dev flagged | precision | wrongly rejected DA >= 70 | adversarial caught (target kinds) |")
 	fmt.Fprintln(&b, "| --- | ---: | ---: | ---: | --- |")
 	for _, v := range vs {
-		c, err := New(v.cfg)
+		c, err := rules.New(v.cfg)
 		if err != nil {
 			t.Fatal(v.name, err)
 		}
@@ -146,25 +151,4 @@ func TestMLQESweep(t *testing.T) {
 		fmt.Fprintf(&b, "| %s | %d | %s | %d | %s |\n", v.name, s.Flagged, pct(s.Precision()), s.Good70, strings.Join(k, ", "))
 	}
 	t.Log("\n" + b.String())
-}
-
-func disable(cfg *Config, rule string) {
-	switch rule {
-	case RuleEmpty:
-		cfg.Empty.Disabled = true
-	case RuleCopy:
-		cfg.Copy.Disabled = true
-	case RuleScript:
-		cfg.Script.Disabled = true
-	case RuleLanguage:
-		cfg.Language.Disabled = true
-	case RuleRepetition:
-		cfg.Repetition.Disabled = true
-	case RuleLengthRatio:
-		cfg.LengthRatio.Disabled = true
-	case RulePlaceholders:
-		cfg.Placeholder.Disabled = true
-	case RuleNumbers:
-		cfg.Numbers.Disabled = true
-	}
 }

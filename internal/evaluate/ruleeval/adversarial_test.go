@@ -1,6 +1,8 @@
-package rules
+package ruleeval
 
 import (
+	"github.com/qegate/qegate/pipeline/rules"
+
 	"math"
 	"strings"
 	"testing"
@@ -36,6 +38,10 @@ func syntheticPairs() []Pair {
 
 func TestAdversarial(t *testing.T) {
 	pairs := syntheticPairs()
+	placeholders, err := rules.New(rules.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := Adversarial(pairs, 1, 3)
 	again := Adversarial(pairs, 1, 3)
 	if len(cases) != len(again) {
@@ -64,13 +70,13 @@ func TestAdversarial(t *testing.T) {
 		case KindNearCopy:
 			ok = p.MT != p.Src && len(strings.Fields(p.MT)) == len(strings.Fields(p.Src))
 		case KindWrongScript:
-			ok = letterShare(p.MT, expectedScripts(p.TgtLang)) < 0.2
+			ok = letterShare(p.MT, rules.Scripts(p.TgtLang)) < 0.2
 		case KindWrongLanguage:
-			ok = letterShare(p.MT, expectedScripts(p.TgtLang)) > 0.9 && p.MT != base.MT
+			ok = letterShare(p.MT, rules.Scripts(p.TgtLang)) > 0.9 && p.MT != base.MT
 		case KindNumberEdit, KindTruncation, KindLoop, KindUnrelated:
 			ok = p.Src == base.Src && p.MT != base.MT
 		case KindPlaceholder, KindTagDrop, KindURLDrop:
-			ok = p.Src != base.Src && lostProtected(p.Src, p.MT)
+			ok = p.Src != base.Src && !placeholders.CheckRule(rules.RulePlaceholders, p.Src, p.MT, p.SrcLang, p.TgtLang).Passed()
 		default:
 			t.Fatalf("unknown kind %q", c.Kind)
 		}
@@ -97,7 +103,7 @@ func TestMeasure(t *testing.T) {
 		{Kind: KindCopy, Pair: Pair{Src: srcEN, MT: srcEN, SrcLang: "en", TgtLang: "de"}},
 		{Kind: KindUnrelated, Pair: Pair{Src: srcEN, MT: mtDE, SrcLang: "en", TgtLang: "de"}},
 	}
-	c, err := New(Config{})
+	c, err := rules.New(rules.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +115,7 @@ func TestMeasure(t *testing.T) {
 	if all.Flagged != 3 || all.Bad != 1 || all.Good70 != 1 || math.Abs(all.Precision()-1.0/3) > 1e-9 {
 		t.Fatalf("chain %+v, want 3 flagged, 1 bad, 1 good", all)
 	}
-	cp, _ := r.Stats(RuleCopy)
+	cp, _ := r.Stats(rules.RuleCopy)
 	if cp.Flagged != 2 || cp.Bad != 1 || cp.AdvCaught[KindCopy] != 1 {
 		t.Fatalf("copy %+v", cp)
 	}
@@ -128,13 +134,8 @@ func TestMeasure(t *testing.T) {
 	}
 }
 
-// lostProtected reports a protected span of src that mt lacks.
-func lostProtected(src, mt string) bool {
-	mp := findProtected(mt)
-	for _, p := range findProtected(src) {
-		if count(mp, p.key) == 0 {
-			return true
-		}
-	}
-	return false
-}
+// A pair to check the rules on: a source and a good German MT of it.
+const (
+	srcEN = "The museum on the hill is closed on Mondays and on public holidays."
+	mtDE  = "Das Museum auf dem Hügel ist montags und an Feiertagen geschlossen."
+)

@@ -6,7 +6,7 @@
 // of the build (lingua-go is not a qegate dependency); run it in a scratch
 // module:
 //
-//	mkdir /tmp/lp && cp pipeline/rules/internal/linguaprobe/linguaprobe.go /tmp/lp/main.go && cd /tmp/lp
+//	mkdir /tmp/lp && cp internal/evaluate/ruleeval/linguaprobe/linguaprobe.go /tmp/lp/main.go && cd /tmp/lp
 //	go mod init lp && go get github.com/pemistahl/lingua-go@v1.4.0
 //	sed -i 1d main.go  # the build-ignore line
 //	go build -o lp . && ./lp [low] [restricted]

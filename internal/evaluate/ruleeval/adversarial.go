@@ -1,6 +1,8 @@
-package rules
+package ruleeval
 
 import (
+	"github.com/qegate/qegate/pipeline/rules"
+
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -52,7 +54,7 @@ func Adversarial(pairs []Pair, seed uint64, perKind int) []Case {
 		if p.DA < AdversarialBaseDA {
 			continue
 		}
-		lp, _ := langPair(p.SrcLang, p.TgtLang)
+		lp := langPair(p.SrcLang, p.TgtLang)
 		if _, ok := byLP[lp]; !ok {
 			lps = append(lps, lp)
 		}
@@ -63,7 +65,7 @@ func Adversarial(pairs []Pair, seed uint64, perKind int) []Case {
 	type text struct{ lang, s string }
 	var pool []text
 	for _, p := range pairs {
-		pool = append(pool, text{primary(normTag(p.SrcLang)), p.Src}, text{primary(normTag(p.TgtLang)), p.MT})
+		pool = append(pool, text{rules.Language(p.SrcLang), p.Src}, text{rules.Language(p.TgtLang), p.MT})
 	}
 	var out []Case
 	add := func(kind string, base int, src, mt string) {
@@ -77,8 +79,8 @@ func Adversarial(pairs []Pair, seed uint64, perKind int) []Case {
 		for _, k := range perm {
 			i := idx[k]
 			p := pairs[i]
-			tgt := primary(normTag(p.TgtLang))
-			want := expectedScripts(tgt)
+			tgt := rules.Language(p.TgtLang)
+			want := rules.Scripts(tgt)
 			try := func(kind string, f func() (string, string, bool)) {
 				if made[kind] >= perKind {
 					return
@@ -120,15 +122,15 @@ func Adversarial(pairs []Pair, seed uint64, perKind int) []Case {
 				return "", "", false
 			})
 			try(KindNumberEdit, func() (string, string, bool) {
-				for _, n := range numbers(p.Src) {
-					if len(n.digits) < 2 || !strings.Contains(p.MT, n.text) {
+				for _, n := range rules.PlainNumbers(p.Src) {
+					if len(n) < 2 || !strings.Contains(p.MT, n) {
 						continue
 					}
-					v, err := strconv.Atoi(n.digits)
-					if err != nil || n.text != n.digits {
+					v, err := strconv.Atoi(n)
+					if err != nil {
 						continue
 					}
-					return p.Src, strings.Replace(p.MT, n.text, strconv.Itoa(v+1+rng.IntN(90)), 1), true
+					return p.Src, strings.Replace(p.MT, n, strconv.Itoa(v+1+rng.IntN(90)), 1), true
 				}
 				return "", "", false
 			})
@@ -189,6 +191,11 @@ func Adversarial(pairs []Pair, seed uint64, perKind int) []Case {
 		}
 	}
 	return out
+}
+
+// langPair is the rules' language-pair key ("en-de"), to group pairs by.
+func langPair(srcLang, tgtLang string) string {
+	return rules.Language(srcLang) + "-" + rules.Language(tgtLang)
 }
 
 // letterShare is the share of s's letters in the given scripts.

@@ -1,6 +1,8 @@
-package rules
+package ruleeval
 
 import (
+	"github.com/qegate/qegate/pipeline/rules"
+
 	"fmt"
 	"io"
 	"math"
@@ -47,7 +49,7 @@ type Report struct {
 }
 
 // Measure runs c over the labelled pairs and the adversarial cases.
-func Measure(c *Checker, pairs []Pair, adv []Case) Report {
+func Measure(c *rules.Checker, pairs []Pair, adv []Case) Report {
 	rep := Report{Cases: map[string]int{}, CaughtBy: map[string]map[string]int{}}
 	names := append(c.Rules(), "all")
 	stats := make([]RuleStats, len(names))
@@ -62,8 +64,7 @@ func Measure(c *Checker, pairs []Pair, adv []Case) Report {
 			}
 			return !v.Passed()
 		}
-		_, bad := c.checkOne(names[i], p.Src, p.MT, p.SrcLang, p.TgtLang)
-		return bad
+		return !c.CheckRule(names[i], p.Src, p.MT, p.SrcLang, p.TgtLang).Passed()
 	}
 	for _, p := range pairs {
 		rep.Pairs++

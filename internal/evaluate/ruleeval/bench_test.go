@@ -1,15 +1,18 @@
-package rules
+package ruleeval
 
 import (
-	"path/filepath"
+	"github.com/qegate/qegate/pipeline/rules"
+
+	"github.com/qegate/qegate/internal/evaluate"
+
 	"testing"
 )
 
 // benchPairs is MLQE-PE dev when present, else a few built-in pairs, so
 // the benchmark runs anywhere (the figures in docs/EVAL.md are on dev).
 func benchPairs(b *testing.B) []Pair {
-	if dir := DataDir(); dir != "" {
-		if p, err := LoadDir(filepath.Join(dir, "dev")); err == nil {
+	if dir := evaluate.FindData(""); dir != "" {
+		if p, err := Load(dir); err == nil {
 			return p
 		}
 	}
@@ -24,7 +27,7 @@ func benchPairs(b *testing.B) []Pair {
 // ns/pair), to set against the model's ~3.3 ms per pair.
 func BenchmarkCheck(b *testing.B) {
 	pairs := benchPairs(b)
-	c, err := New(Config{})
+	c, err := rules.New(rules.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +46,7 @@ func BenchmarkCheck(b *testing.B) {
 // BenchmarkCheckParallel: the checker is shared by the worker pool.
 func BenchmarkCheckParallel(b *testing.B) {
 	pairs := benchPairs(b)
-	c, err := New(Config{})
+	c, err := rules.New(rules.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
