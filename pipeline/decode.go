@@ -27,8 +27,9 @@ type Fields struct {
 	MTScore string `mapstructure:"mt_score"`
 }
 
-// WithDefaults fills empty names with the contract's.
+// WithDefaults fills empty names with the contract's (DefaultDecoderConfig).
 func (f Fields) WithDefaults() Fields {
+	d := DefaultDecoderConfig().Fields
 	def := func(v, d string) string {
 		if v == "" {
 			return d
@@ -36,9 +37,9 @@ func (f Fields) WithDefaults() Fields {
 		return v
 	}
 	return Fields{
-		ID: def(f.ID, "id"), Src: def(f.Src, "src"), MT: def(f.MT, "mt"),
-		SrcLang: def(f.SrcLang, "src_lang"), TgtLang: def(f.TgtLang, "tgt_lang"),
-		MTScore: def(f.MTScore, "mt_score"),
+		ID: def(f.ID, d.ID), Src: def(f.Src, d.Src), MT: def(f.MT, d.MT),
+		SrcLang: def(f.SrcLang, d.SrcLang), TgtLang: def(f.TgtLang, d.TgtLang),
+		MTScore: def(f.MTScore, d.MTScore),
 	}
 }
 
@@ -61,20 +62,23 @@ type DecoderConfig struct {
 	LangPairs []string `mapstructure:"lang_pairs"`
 }
 
-// WithDefaults returns c with every zero value replaced by its default.
+// WithDefaults returns c with every zero value replaced by
+// DefaultDecoderConfig's. app.Load applies it once; NewDecoder reads zero
+// fields the same way.
 func (c DecoderConfig) WithDefaults() DecoderConfig {
+	d := DefaultDecoderConfig()
 	c.Fields = c.Fields.WithDefaults()
 	if c.MaxBytes <= 0 {
-		c.MaxBytes = 1 << 20
+		c.MaxBytes = d.MaxBytes
 	}
 	if c.MaxKeyBytes <= 0 {
-		c.MaxKeyBytes = 64 << 10
+		c.MaxKeyBytes = d.MaxKeyBytes
 	}
 	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = 64 << 10
+		c.MaxHeaderBytes = d.MaxHeaderBytes
 	}
 	if c.LangPairs == nil {
-		c.LangPairs = []string{}
+		c.LangPairs = d.LangPairs
 	}
 	return c
 }

@@ -51,22 +51,24 @@ type EngineConfig struct {
 	MissingTopicTimeout time.Duration `mapstructure:"missing_topic_timeout"`
 }
 
-// WithDefaults returns c with every zero value replaced by its default.
+// WithDefaults returns c with every zero value replaced by DefaultConfig's
+// (Workers: 2, one batch scoring while another writes).
 func (c EngineConfig) WithDefaults() EngineConfig {
+	d := engineDefaults()
 	if c.BatchSize <= 0 {
-		c.BatchSize = 32
+		c.BatchSize = d.BatchSize
 	}
 	if c.BatchWait <= 0 {
-		c.BatchWait = 10 * time.Millisecond
+		c.BatchWait = d.BatchWait
 	}
 	if c.Workers <= 0 {
-		c.Workers = 2
+		c.Workers = d.Workers
 	}
 	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = 100 * time.Millisecond
+		c.RetryBackoff = d.RetryBackoff
 	}
 	if c.MissingTopicTimeout <= 0 {
-		c.MissingTopicTimeout = 30 * time.Second
+		c.MissingTopicTimeout = d.MissingTopicTimeout
 	}
 	return c
 }

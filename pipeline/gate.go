@@ -25,20 +25,22 @@ type Config struct {
 	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
 }
 
-// WithDefaults returns c with every zero value replaced by its documented
-// default, except Workers, whose zero the caller sizes from the scorer.
+// WithDefaults returns c with every zero value replaced by DefaultConfig's,
+// except Workers, whose zero the caller sizes from the scorer. app.Load
+// applies it once; NewEngine and Gate.Run read zero fields the same way.
 func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
 	w := c.Workers
 	c.EngineConfig = c.EngineConfig.WithDefaults()
 	c.Workers = w
 	if c.QueueSize <= 0 {
-		c.QueueSize = 1024
+		c.QueueSize = d.QueueSize
 	}
 	if c.QueueBytes <= 0 {
-		c.QueueBytes = 64 << 20
+		c.QueueBytes = d.QueueBytes
 	}
 	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = 20 * time.Second
+		c.DrainTimeout = d.DrainTimeout
 	}
 	return c
 }
@@ -51,13 +53,10 @@ func (c Config) WithDefaults() Config {
 type Gate struct {
 	Source Source
 	Engine *Engine
-	// QueueSize bounds fetched-but-unbatched items, and so memory when a
-	// sink stalls. Zero means 1024.
-	QueueSize int
-	// QueueBytes bounds the bytes of items not yet written (Config.QueueBytes).
-	// Zero: no byte bound, only QueueSize.
-	QueueBytes int
-	// DrainTimeout bounds the graceful part of shutdown. Zero means 20s.
+	// QueueSize, QueueBytes and DrainTimeout are Config's; a zero field
+	// means DefaultConfig's value, as there.
+	QueueSize    int
+	QueueBytes   int
 	DrainTimeout time.Duration
 	// Log receives the shutdown report; nil means slog.Default().
 	Log *slog.Logger
@@ -82,14 +81,9 @@ func (g *Gate) Run(stop context.Context) (Report, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	qs, drain := g.QueueSize, g.DrainTimeout
-	if qs <= 0 {
-		qs = 1024
-	}
-	if drain <= 0 {
-		drain = 20 * time.Second
-	}
-	queue := make(chan *Item, qs)
+	lim := Config{QueueSize: g.QueueSize, QueueBytes: g.QueueBytes, DrainTimeout: g.DrainTimeout}.WithDefaults()
+	drain := lim.DrainTimeout
+	queue := make(chan *Item, lim.QueueSize)
 	workCtx, hardStop := context.WithCancel(context.Background())
 	defer hardStop()
 	engineDone := make(chan struct{})
@@ -120,10 +114,7 @@ func (g *Gate) Run(stop context.Context) (Report, error) {
 			stoppedAt <- time.Now()
 		}
 	}()
-	out, closeOut := chan<- *Item(queue), func() { close(queue) }
-	if g.QueueBytes > 0 {
-		out, closeOut = admit(workCtx, newByteBudget(g.QueueBytes), queue)
-	}
+	out, closeOut := admit(workCtx, newByteBudget(lim.QueueBytes), queue)
 	dropped, err := g.Source.Run(srcStop, drain, out)
 	closeOut()
 	// The source already spent part of the drain budget; the engine gets

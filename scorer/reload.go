@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
 )
 
@@ -89,11 +88,11 @@ func (m *Reloading) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.info, m.reloads}
 }
 
+// dir is the model directory watched and reloaded ("" when there is none:
+// New then fails with ModelDir's error).
 func (m *Reloading) dir() string {
-	if m.cfg.ModelDir != "" {
-		return m.cfg.ModelDir
-	}
-	return native.DefaultModelDir()
+	dir, _ := ModelDir(m.cfg.ModelDir)
+	return dir
 }
 
 func (m *Reloading) setInfo(id qe.ModelID) {

@@ -118,13 +118,25 @@ type Scorer struct {
 	closed bool
 }
 
+// ModelDir is the one place an empty model directory (Config.ModelDir,
+// model.dir, --model) is resolved: dir itself, else native.DefaultModelDir()
+// ($QEGATE_MODEL_DIR, the baked path, or models/default in the repository);
+// an error when there is none.
+func ModelDir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	if dir = native.DefaultModelDir(); dir == "" {
+		return "", fmt.Errorf("scorer: no model directory: set Config.ModelDir or $%s", native.EnvModelDir)
+	}
+	return dir, nil
+}
+
 // New loads the model directory and opens the ONNX Runtime sessions.
 func New(cfg Config) (*Scorer, error) {
-	if cfg.ModelDir == "" {
-		cfg.ModelDir = native.DefaultModelDir()
-		if cfg.ModelDir == "" {
-			return nil, fmt.Errorf("scorer: no model directory: set Config.ModelDir or $%s", native.EnvModelDir)
-		}
+	var err error
+	if cfg.ModelDir, err = ModelDir(cfg.ModelDir); err != nil {
+		return nil, err
 	}
 	if cfg.Sessions < 0 || cfg.IntraOpThreads < 0 || cfg.MaxBatch < 0 || cfg.MaxLen < 0 {
 		return nil, errors.New("scorer: Sessions, IntraOpThreads, MaxBatch and MaxLen must not be negative")

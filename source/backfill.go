@@ -41,15 +41,34 @@ type BackfillConfig struct {
 	// first offset at or after it is not read), or "partition:offset,..."
 	// (the offset given is not read; only the partitions named are read).
 	To string
-	// MaxFetchBytes caps one fetch response. Zero means 16 MiB.
+	// MaxFetchBytes caps one fetch response. Zero means kafka.max_fetch_bytes'
+	// default (DefaultKafkaConfig).
 	MaxFetchBytes int
-	// FetchMaxWait is how long a fetch waits for data. Zero means 250ms.
+	// FetchMaxWait is how long a fetch waits for data. Zero means
+	// kafka.fetch_max_wait's default (DefaultKafkaConfig).
 	FetchMaxWait time.Duration
 	// IdleCheck is how long a partition may receive nothing before its
 	// reader's position is compared with the bound again (a range that
 	// ends in transaction markers has no message at its last offsets).
 	// Zero means 5s.
 	IdleCheck time.Duration
+}
+
+// withDefaults fills the zero fields: the fetch sizes as the live source's
+// (DefaultKafkaConfig), IdleCheck 5s, which is twenty of those fetch waits
+// and short against a backfill's minutes.
+func (c BackfillConfig) withDefaults() BackfillConfig {
+	d := DefaultKafkaConfig()
+	if c.MaxFetchBytes <= 0 {
+		c.MaxFetchBytes = d.MaxFetchBytes
+	}
+	if c.FetchMaxWait <= 0 {
+		c.FetchMaxWait = d.FetchMaxWait
+	}
+	if c.IdleCheck <= 0 {
+		c.IdleCheck = 5 * time.Second
+	}
+	return c
 }
 
 // PartitionRange is one partition's resolved range [Start, End).
@@ -88,15 +107,7 @@ func NewBackfill(ctx context.Context, cfg BackfillConfig, dec *pipeline.Decoder,
 	if len(cfg.Brokers) == 0 || cfg.Topic == "" {
 		return nil, errors.New("source: backfill: brokers and topic are required")
 	}
-	if cfg.MaxFetchBytes <= 0 {
-		cfg.MaxFetchBytes = 16 << 20
-	}
-	if cfg.FetchMaxWait <= 0 {
-		cfg.FetchMaxWait = 250 * time.Millisecond
-	}
-	if cfg.IdleCheck <= 0 {
-		cfg.IdleCheck = 5 * time.Second
-	}
+	cfg = cfg.withDefaults()
 	from, err := ParseBound(cfg.From, true)
 	if err != nil {
 		return nil, err

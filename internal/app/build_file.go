@@ -11,7 +11,7 @@ import (
 func (b *builder) buildFiles() error {
 	in := b.opts.Files.Input
 	if in.MaxLineBytes <= 0 {
-		in.MaxLineBytes = b.cfg.Input.WithDefaults().MaxBytes
+		in.MaxLineBytes = b.cfg.Input.MaxBytes
 	}
 	if _, err := source.NewFile(in, b.dec, b.log, nil); err != nil {
 		return err

@@ -18,8 +18,8 @@ func (b *builder) buildKafka() error {
 	kc := b.cfg.Kafka
 	// The partition readers' prefetch gets half the byte budget of the
 	// queue, so fetched-ahead messages are bounded in bytes too.
-	kc.PrefetchBytes = b.cfg.Pipeline.WithDefaults().QueueBytes / 2
-	kc.MaxMessageBytes = b.cfg.Input.WithDefaults().MaxBytes
+	kc.PrefetchBytes = b.cfg.Pipeline.QueueBytes / 2
+	kc.MaxMessageBytes = b.cfg.Input.MaxBytes
 	ks := source.NewKafka(kc, b.dec, b.g.Metrics, b.log)
 	b.g.kafka, b.g.brokers, b.g.conn = ks, b.cfg.Kafka.Brokers, b.cfg.Kafka.Conn
 	if b.opts.Registry != nil {

@@ -68,24 +68,39 @@ type LogConfig struct {
 	Format string `mapstructure:"format"`
 }
 
-// Defaults is the configuration with no file and no environment: the
-// packages' documented defaults plus the message contract's topic names.
+// Defaults is the configuration with no file and no environment: each
+// package's DefaultConfig (where the reason for each number is written)
+// plus the message contract's broker, group and topic names.
 // configs/qegate.yaml lists exactly these values (a test holds it to that).
 func Defaults() Config {
+	kafka := source.DefaultKafkaConfig()
+	// A broker on this machine, the project's group and input topic: what
+	// the quick start and the demo use.
+	kafka.Brokers, kafka.GroupID, kafka.Topics, kafka.StartOffset = []string{"127.0.0.1:9092"}, "qegate", []string{"mt.incoming"}, "earliest"
 	return Config{
-		Kafka: source.KafkaConfig{
-			Brokers: []string{"127.0.0.1:9092"}, GroupID: "qegate", Topics: []string{"mt.incoming"}, StartOffset: "earliest",
-		}.WithDefaults(),
+		Kafka:       kafka,
 		OutputKafka: kafkaconn.Output{Brokers: []string{}},
-		Input:       pipeline.DecoderConfig{}.WithDefaults(),
+		Input:       pipeline.DefaultDecoderConfig(),
 		Routes: pipeline.RoutesConfig{
 			Publish: "publish.{tgt_lang}", PostEdit: "postedit.{tgt_lang}", DeadLetter: "qegate.deadletter",
 		},
-		Rules:    rules.Config{}.WithDefaults(),
+		Rules: rules.DefaultConfig(),
+		// WatchInterval: a changed model is served within ten seconds of
+		// its files changing, for one stat of three files per tick.
 		Model:    ModelConfig{Config: scorer.Config{ThresholdOverrides: map[string]float64{}, CriticalThresholdOverrides: map[string]float64{}}, WatchInterval: 10 * time.Second},
-		Pipeline: pipeline.Config{}.WithDefaults(),
+		Pipeline: pipeline.DefaultConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},
 	}
+}
+
+// withDefaults applies the packages' defaults once, at load, to the keys
+// whose zero means "the default" (a file or variable may set them to 0):
+// everything built from the Config afterwards reads final values.
+func (c *Config) withDefaults() {
+	c.Kafka = c.Kafka.WithDefaults()
+	c.Input = c.Input.WithDefaults()
+	c.Rules = c.Rules.WithDefaults()
+	c.Pipeline = c.Pipeline.WithDefaults()
 }
 
 // Keys returns the dotted key of every setting with its default value, as
@@ -155,6 +170,7 @@ func Load(path string) (*Config, error) {
 	if err = v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	c.withDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/scorer"
 	"github.com/qegate/qegate/source"
 )
@@ -21,9 +20,9 @@ import (
 // fingerprint is refused: its outputs would not match an uninterrupted run.
 func FilterFingerprint(cfg *Config, sc *scorer.Scorer, in source.FileConfig, compress string) (string, error) {
 	h := sha256.New()
-	dir := cfg.Model.ModelDir
-	if dir == "" {
-		dir = native.DefaultModelDir()
+	dir, err := scorer.ModelDir(cfg.Model.ModelDir)
+	if err != nil {
+		return "", fmt.Errorf("fingerprint: %w", err)
 	}
 	for _, name := range []string{"model.json", "model.onnx", "tokenizer.json"} {
 		f, err := os.Open(filepath.Join(dir, name))
@@ -52,7 +51,7 @@ func FilterFingerprint(cfg *Config, sc *scorer.Scorer, in source.FileConfig, com
 		Input      any
 		File       source.FileConfig
 		Compress   string
-	}{sc.DecisionOutput().Name, cfg.Model.MaxLen, th, crit, cfg.Routes, cfg.Input.WithDefaults(), in, compress})
+	}{sc.DecisionOutput().Name, cfg.Model.MaxLen, th, crit, cfg.Routes, cfg.Input, in, compress})
 	if err != nil {
 		return "", fmt.Errorf("fingerprint: %w", err)
 	}

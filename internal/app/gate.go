@@ -159,7 +159,7 @@ func (b *builder) buildEngine() error {
 		eng.Prefilter = checker
 	}
 	eng.ExpectTopics(b.expect...)
-	b.g.Gate = &pipeline.Gate{Source: b.src, Engine: eng, QueueSize: pc.QueueSize, QueueBytes: pc.WithDefaults().QueueBytes, DrainTimeout: pc.DrainTimeout, Log: b.log}
+	b.g.Gate = &pipeline.Gate{Source: b.src, Engine: eng, QueueSize: pc.QueueSize, QueueBytes: pc.QueueBytes, DrainTimeout: pc.DrainTimeout, Log: b.log}
 	return nil
 }
 

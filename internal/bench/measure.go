@@ -14,7 +14,6 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
 	"github.com/qegate/qegate/scorer"
 )
@@ -36,10 +35,7 @@ func Run(ctx context.Context, o Options, logw io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	modelDir := o.Model
-	if modelDir == "" {
-		modelDir = native.DefaultModelDir()
-	}
+	modelDir, _ := scorer.ModelDir(o.Model) // "" when none: the scorer reports it
 	cores := runtime.NumCPU()
 	m := &measurement{ctx: ctx, o: o, logw: logw, pairs: pairs, modelDir: modelDir, cores: cores, callPairs: 32,
 		res: &Result{ModelDir: modelDir, Data: source, Pairs: len(pairs), Cores: cores,

@@ -63,7 +63,7 @@ type ScoredData struct {
 type ModelOptions struct {
 	// Data is an MLQE-PE .tsv, a .jsonl, or a directory of them.
 	Data string
-	// Model is the model directory; empty means native.DefaultModelDir().
+	// Model is the model directory; empty: scorer.ModelDir resolves it.
 	Model string
 	// Batch is rows per ONNX Runtime run; 0 or 1 scores each pair alone,
 	// as the gate does.
@@ -86,12 +86,9 @@ func ReadAndScore(ctx context.Context, o ModelOptions, stderr io.Writer) (*Score
 	if len(data.Rows) == 0 {
 		return nil, fmt.Errorf("no usable rows in %s (%d bad)", o.Data, len(data.BadRows))
 	}
-	dir := o.Model
-	if dir == "" {
-		dir = native.DefaultModelDir()
-		if dir == "" {
-			return nil, fmt.Errorf("no model: pass --model or set $%s", native.EnvModelDir)
-		}
+	dir, err := scorer.ModelDir(o.Model)
+	if err != nil {
+		return nil, fmt.Errorf("no model: pass --model or set $%s", native.EnvModelDir)
 	}
 	sessions, threads := o.Sessions, o.Threads
 	if sessions == 0 && threads == 0 {

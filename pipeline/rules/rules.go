@@ -325,11 +325,11 @@ func (cfg *Config) disabledFlag(rule string) *bool {
 	return nil
 }
 
-// fill replaces zero values by the defaults and rejects nonsense.
-// WithDefaults returns c with every zero parameter replaced by its
-// documented default (MinRepeats keeps 0, which means per n-gram length).
+// WithDefaults returns c with every zero parameter replaced by
+// DefaultConfig's (MinRepeats keeps 0, which means per n-gram length).
+// app.Load applies it once; New reads zero parameters the same way.
 func (c Config) WithDefaults() Config {
-	cfg := &c
+	d := DefaultConfig()
 	def := func(v *float64, d float64) {
 		if *v == 0 {
 			*v = d
@@ -340,23 +340,24 @@ func (c Config) WithDefaults() Config {
 			*v = d
 		}
 	}
-	def(&cfg.Copy.MinSimilarity, 0.9)
-	defi(&cfg.Copy.MinLetters, 20)
-	def(&cfg.Script.MinShare, 0.3)
-	defi(&cfg.Script.MinLetters, 3)
-	defi(&cfg.Language.MinHits, 4)
-	def(&cfg.Language.MinRatio, 2)
-	defi(&cfg.Repetition.MaxN, 4)
-	def(&cfg.LengthRatio.Quantile, 0.001)
-	def(&cfg.LengthRatio.Slack, 1.1)
-	defi(&cfg.LengthRatio.MinSrcChars, 20)
-	defi(&cfg.Numbers.MinDigits, 2)
-	if cfg.LengthRatio.Bounds == nil {
-		cfg.LengthRatio.Bounds = map[string][]float64{}
+	def(&c.Copy.MinSimilarity, d.Copy.MinSimilarity)
+	defi(&c.Copy.MinLetters, d.Copy.MinLetters)
+	def(&c.Script.MinShare, d.Script.MinShare)
+	defi(&c.Script.MinLetters, d.Script.MinLetters)
+	defi(&c.Language.MinHits, d.Language.MinHits)
+	def(&c.Language.MinRatio, d.Language.MinRatio)
+	defi(&c.Repetition.MaxN, d.Repetition.MaxN)
+	def(&c.LengthRatio.Quantile, d.LengthRatio.Quantile)
+	def(&c.LengthRatio.Slack, d.LengthRatio.Slack)
+	defi(&c.LengthRatio.MinSrcChars, d.LengthRatio.MinSrcChars)
+	defi(&c.Numbers.MinDigits, d.Numbers.MinDigits)
+	if c.LengthRatio.Bounds == nil {
+		c.LengthRatio.Bounds = d.LengthRatio.Bounds
 	}
 	return c
 }
 
+// fill replaces zero values by the defaults and rejects nonsense.
 func (cfg *Config) fill() error {
 	*cfg = cfg.WithDefaults()
 	bad := func(key string, v any, want string) error {
