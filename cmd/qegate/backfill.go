@@ -1,19 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
+	"log/slog"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/qegate/qegate/internal/app"
 	"github.com/qegate/qegate/internal/progress"
+	"github.com/qegate/qegate/scorer"
 	"github.com/qegate/qegate/source"
 )
 
@@ -37,74 +37,74 @@ func newBackfillCmd() *cobra.Command {
 			if err := progress.ParseMode(progressMode); err != nil {
 				return err
 			}
-			cfg, err := app.Load(configPath)
-			if err != nil {
-				return err
-			}
-			if brokers != "" {
-				cfg.Kafka.Brokers = strings.Split(brokers, ",")
-			}
-			log := cfg.Logger()
-			stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer cancel()
-			sc, err := app.OpenScorer(cfg.Model)
-			if err != nil {
-				return err
-			}
-			defer sc.Close()
-			g, err := app.Build(stop, cfg, sc, app.Options{Log: log, Backfill: &bc})
-			if err != nil {
-				return err
-			}
-			bf := g.Backfill
-			for _, r := range bf.Ranges() {
-				log.Info("backfill range", "topic", bc.Topic, "partition", r.Partition, "start", r.Start, "end", r.End)
-			}
-			rep := progress.Start(progress.Options{Out: cmd.ErrOrStderr(), Mode: progressMode, Interval: progressEvery, Label: "backfill"},
-				func() progress.Sample {
-					var pos int64
-					var parts []string
-					for _, r := range bf.Ranges() {
-						pos += r.Next - r.Start
-						parts = append(parts, fmt.Sprintf("p%d %d/%d", r.Partition, r.Next-r.Start, r.End-r.Start))
+			var rep *progress.Reporter
+			return gateCmd[*scorer.Scorer]{
+				configPath: configPath,
+				configure: func(cfg *app.Config) error {
+					if brokers != "" {
+						cfg.Kafka.Brokers = strings.Split(brokers, ",")
 					}
-					return progress.Sample{Items: g.Engine.Stats().Snapshot().Total.Sum(), Pos: pos, Total: bf.Total(), Detail: strings.Join(parts, " ")}
-				})
-			res, runErr := g.Run(stop)
-			rep.Stop()
-			if err := g.Close(); err != nil && runErr == nil {
-				runErr = err
-			}
-			s := g.Engine.Stats().Snapshot()
-			complete := runErr == nil && stop.Err() == nil && bf.Complete() && res.Dropped == 0 && s.Total.Sum() == bf.Fed()
-			out := cmd.OutOrStdout()
-			if asJSON {
-				_ = json.NewEncoder(out).Encode(map[string]any{
-					"topic": bc.Topic, "partitions": bf.Ranges(), "read": bf.Fed(), "routed": s.Total, "by_lang_pair": s.ByLP,
-					"elapsed_s": res.Elapsed.Seconds(), "complete": complete,
-				})
-			} else {
-				fmt.Fprintf(out, "%s: %d messages in %.1fs: accepted %d, rejected %d, critical %d, review %d, dead letter %d\n",
-					bc.Topic, bf.Fed(), res.Elapsed.Seconds(), s.Total.Accepted, s.Total.Rejected, s.Total.Critical, s.Total.Review, s.Total.DeadLetter)
-				lps := make([]string, 0, len(s.ByLP))
-				for lp := range s.ByLP {
-					lps = append(lps, lp)
-				}
-				sort.Strings(lps)
-				for _, lp := range lps {
-					c := s.ByLP[lp]
-					fmt.Fprintf(out, "  %-10s accepted %d, rejected %d, critical %d, review %d, dead letter %d\n", lp, c.Accepted, c.Rejected, c.Critical, c.Review, c.DeadLetter)
-				}
-			}
-			switch {
-			case runErr != nil:
-				return fmt.Errorf("backfill: %w", runErr)
-			case stop.Err() != nil:
-				return fmt.Errorf("backfill: interrupted after %d of %d offsets (%d read but unwritten); rerun the same range: outputs carry qe-source for deduplication", bf.Fed(), bf.Total(), res.Dropped)
-			case !complete:
-				return fmt.Errorf("backfill: routed %d of %d messages read", s.Total.Sum(), bf.Fed())
-			}
-			return nil
+					return nil
+				},
+				open: func(cfg *app.Config, _ *slog.Logger) (*scorer.Scorer, error) { return app.OpenScorer(cfg.Model) },
+				prepare: func(stop context.Context, _ *app.Config, _ *scorer.Scorer, log *slog.Logger) (context.Context, app.Options, error) {
+					return stop, app.Options{Log: log, Backfill: &bc}, nil
+				},
+				start: func(_ context.Context, _ *app.Config, _ *scorer.Scorer, g *app.Wired, log *slog.Logger) (func(), error) {
+					bf := g.Backfill
+					for _, r := range bf.Ranges() {
+						log.Info("backfill range", "topic", bc.Topic, "partition", r.Partition, "start", r.Start, "end", r.End)
+					}
+					rep = progress.Start(progress.Options{Out: cmd.ErrOrStderr(), Mode: progressMode, Interval: progressEvery, Label: "backfill"},
+						func() progress.Sample {
+							var pos int64
+							var parts []string
+							for _, r := range bf.Ranges() {
+								pos += r.Next - r.Start
+								parts = append(parts, fmt.Sprintf("p%d %d/%d", r.Partition, r.Next-r.Start, r.End-r.Start))
+							}
+							return progress.Sample{Items: g.Engine.Stats().Snapshot().Total.Sum(), Pos: pos, Total: bf.Total(), Detail: strings.Join(parts, " ")}
+						})
+					return nil, nil
+				},
+				ran: func(gateOutcome) { rep.Stop() },
+				finish: func(o gateOutcome) error {
+					g, bf, res, runErr := o.Gate, o.Gate.Backfill, o.Report, o.RunErr
+					if o.CloseErr != nil && runErr == nil {
+						runErr = o.CloseErr
+					}
+					s := g.Engine.Stats().Snapshot()
+					complete := runErr == nil && o.Stop.Err() == nil && bf.Complete() && res.Dropped == 0 && s.Total.Sum() == bf.Fed()
+					out := cmd.OutOrStdout()
+					if asJSON {
+						_ = json.NewEncoder(out).Encode(map[string]any{
+							"topic": bc.Topic, "partitions": bf.Ranges(), "read": bf.Fed(), "routed": s.Total, "by_lang_pair": s.ByLP,
+							"elapsed_s": res.Elapsed.Seconds(), "complete": complete,
+						})
+					} else {
+						fmt.Fprintf(out, "%s: %d messages in %.1fs: accepted %d, rejected %d, critical %d, review %d, dead letter %d\n",
+							bc.Topic, bf.Fed(), res.Elapsed.Seconds(), s.Total.Accepted, s.Total.Rejected, s.Total.Critical, s.Total.Review, s.Total.DeadLetter)
+						lps := make([]string, 0, len(s.ByLP))
+						for lp := range s.ByLP {
+							lps = append(lps, lp)
+						}
+						sort.Strings(lps)
+						for _, lp := range lps {
+							c := s.ByLP[lp]
+							fmt.Fprintf(out, "  %-10s accepted %d, rejected %d, critical %d, review %d, dead letter %d\n", lp, c.Accepted, c.Rejected, c.Critical, c.Review, c.DeadLetter)
+						}
+					}
+					switch {
+					case runErr != nil:
+						return fmt.Errorf("backfill: %w", runErr)
+					case o.Stop.Err() != nil:
+						return fmt.Errorf("backfill: interrupted after %d of %d offsets (%d read but unwritten); rerun the same range: outputs carry qe-source for deduplication", bf.Fed(), bf.Total(), res.Dropped)
+					case !complete:
+						return fmt.Errorf("backfill: routed %d of %d messages read", s.Total.Sum(), bf.Fed())
+					}
+					return nil
+				},
+			}.execute(cmd.Context())
 		},
 	}
 	f := cmd.Flags()

@@ -5,18 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/qegate/qegate/internal/app"
 	"github.com/qegate/qegate/internal/progress"
+	"github.com/qegate/qegate/scorer"
 	"github.com/qegate/qegate/sink"
 	"github.com/qegate/qegate/source"
 )
@@ -93,111 +93,119 @@ func parseThresholds(flags []string, into map[string]float64) error {
 }
 
 func runFilter(cmd *cobra.Command, ff filterFlags, in source.FileConfig, args []string) error {
-	cfg, err := app.Load(ff.configPath)
-	if err != nil {
-		return err
-	}
-	if ff.modelDir != "" {
-		cfg.Model.ModelDir = ff.modelDir
-	}
-	if ff.output != "" {
-		cfg.Model.Output = ff.output
-	}
-	if ff.batch > 0 {
-		cfg.Pipeline.BatchSize = ff.batch
-	}
-	if cfg.Model.ThresholdOverrides == nil {
-		cfg.Model.ThresholdOverrides = map[string]float64{}
-	}
-	if err := parseThresholds(ff.thresholds, cfg.Model.ThresholdOverrides); err != nil {
-		return err
-	}
-	if err := progress.ParseMode(ff.progressMode); err != nil {
-		return err
-	}
-	if ff.resume && ff.force {
-		return fmt.Errorf("filter: --resume and --force exclude each other")
-	}
-	if ff.shard != "" {
-		if in.Shard, err = source.ParseShard(ff.shard); err != nil {
-			return err
-		}
-	}
-	if ff.columns != "" {
-		in.Columns = strings.Split(ff.columns, ",")
-	}
-	in.Paths = args
-	cfg.Routes = app.FileRoutes(ff.review, ff.critical)
-	log := cfg.Logger()
-	stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	sc, err := app.OpenScorer(cfg.Model)
-	if err != nil {
-		return err
-	}
-	defer sc.Close()
-	if _, ok := sc.CriticalOutput(); ff.critical && !ok {
-		return fmt.Errorf("filter: --critical: model %s has no critical-error output", sc.Model().Tag())
-	}
-	fp, err := app.FilterFingerprint(cfg, sc, in, ff.compress)
-	if err != nil {
-		return err
-	}
-	// A fatal write error stops reading at once; runCtx is the gate's stop.
-	runCtx, stopRun := context.WithCancelCause(stop)
-	defer stopRun(nil)
-	outCfg := sink.OrderedConfig{
-		Dir: ff.out, Resume: ff.resume, Force: ff.force, Fingerprint: fp, Inputs: args, Compress: ff.compress,
-		CheckpointLines: ff.ckLines, CheckpointInterval: ff.ckEvery,
-		Stdout:  cmd.OutOrStdout(),
-		OnFatal: func(err error) { stopRun(err) },
-	}
-	g, err := app.Build(runCtx, cfg, sc, app.Options{Log: log, Files: &app.FileOptions{Input: in, Output: outCfg}})
-	if err != nil {
-		return err
-	}
-	report := cmd.OutOrStdout()
+	var (
+		fp       string
+		runCtx   context.Context
+		rep      *progress.Reporter
+		complete bool
+		report   = cmd.OutOrStdout()
+	)
 	if ff.out == "-" {
 		report = cmd.ErrOrStderr() // stdout carries the data
 	}
-	if g.AlreadyComplete {
-		_ = g.Close()
-		return printFilterSummary(report, ff, g.Out.Summary(), 0, true, true)
-	}
-	if g.Out.Resumed() {
-		log.Info("resuming from the checkpoint", "file", g.Start.File, "line", g.Start.Line, "lines_written", g.Start.Seq)
-	}
-	total := inputBytes(args)
-	rep := progress.Start(progress.Options{Out: cmd.ErrOrStderr(), Mode: ff.progressMode, Interval: ff.progressEvery, Label: "filter", Bytes: true},
-		func() progress.Sample {
-			return progress.Sample{Items: g.Out.Written(), Pos: g.Files.BytesRead(), Total: total}
-		})
-	res, runErr := g.Run(runCtx)
-	fed := int64(g.Files.Fed())
-	complete := runErr == nil && runCtx.Err() == nil && g.Files.Complete() && g.Out.Err() == nil &&
-		g.Out.Written() == g.Start.Seq+fed
-	if complete {
-		g.Out.MarkComplete()
-	}
-	closeErr := g.Close()
-	rep.Stop()
-	sum := g.Out.Summary()
-	if perr := printFilterSummary(report, ff, sum, res.Elapsed, g.Out.Resumed(), complete && closeErr == nil); perr != nil && runErr == nil {
-		runErr = perr
-	}
-	switch {
-	case g.Out.Err() != nil:
-		return fmt.Errorf("filter: %w; every output ends with a whole line; %s", g.Out.Err(), resumeHint(ff))
-	case runErr != nil:
-		return fmt.Errorf("filter: %w; %s", runErr, resumeHint(ff))
-	case closeErr != nil:
-		return fmt.Errorf("filter: %w; %s", closeErr, resumeHint(ff))
-	case stop.Err() != nil:
-		return fmt.Errorf("filter: interrupted after %d lines (%d left unwritten, not checkpointed); %s", sum.Lines, res.Dropped, resumeHint(ff))
-	case !complete:
-		return fmt.Errorf("filter: wrote %d of %d lines; %s", g.Out.Written()-g.Start.Seq, fed, resumeHint(ff))
-	}
-	return nil
+	return gateCmd[*scorer.Scorer]{
+		configPath: ff.configPath,
+		configure: func(cfg *app.Config) error {
+			if ff.modelDir != "" {
+				cfg.Model.ModelDir = ff.modelDir
+			}
+			if ff.output != "" {
+				cfg.Model.Output = ff.output
+			}
+			if ff.batch > 0 {
+				cfg.Pipeline.BatchSize = ff.batch
+			}
+			if cfg.Model.ThresholdOverrides == nil {
+				cfg.Model.ThresholdOverrides = map[string]float64{}
+			}
+			if err := parseThresholds(ff.thresholds, cfg.Model.ThresholdOverrides); err != nil {
+				return err
+			}
+			if err := progress.ParseMode(ff.progressMode); err != nil {
+				return err
+			}
+			if ff.resume && ff.force {
+				return fmt.Errorf("filter: --resume and --force exclude each other")
+			}
+			if ff.shard != "" {
+				var err error
+				if in.Shard, err = source.ParseShard(ff.shard); err != nil {
+					return err
+				}
+			}
+			if ff.columns != "" {
+				in.Columns = strings.Split(ff.columns, ",")
+			}
+			in.Paths = args
+			cfg.Routes = app.FileRoutes(ff.review, ff.critical)
+			return nil
+		},
+		open: func(cfg *app.Config, _ *slog.Logger) (*scorer.Scorer, error) { return app.OpenScorer(cfg.Model) },
+		prepare: func(stop context.Context, cfg *app.Config, sc *scorer.Scorer, log *slog.Logger) (context.Context, app.Options, error) {
+			if _, ok := sc.CriticalOutput(); ff.critical && !ok {
+				return nil, app.Options{}, fmt.Errorf("filter: --critical: model %s has no critical-error output", sc.Model().Tag())
+			}
+			var err error
+			if fp, err = app.FilterFingerprint(cfg, sc, in, ff.compress); err != nil {
+				return nil, app.Options{}, err
+			}
+			// A fatal write error stops reading at once; runCtx is the
+			// gate's stop (cancelled with stop when the command ends).
+			var stopRun context.CancelCauseFunc
+			runCtx, stopRun = context.WithCancelCause(stop)
+			outCfg := sink.OrderedConfig{
+				Dir: ff.out, Resume: ff.resume, Force: ff.force, Fingerprint: fp, Inputs: args, Compress: ff.compress,
+				CheckpointLines: ff.ckLines, CheckpointInterval: ff.ckEvery,
+				Stdout:  cmd.OutOrStdout(),
+				OnFatal: func(err error) { stopRun(err) },
+			}
+			return runCtx, app.Options{Log: log, Files: &app.FileOptions{Input: in, Output: outCfg}}, nil
+		},
+		start: func(_ context.Context, _ *app.Config, _ *scorer.Scorer, g *app.Wired, log *slog.Logger) (func(), error) {
+			if g.Out.Resumed() {
+				log.Info("resuming from the checkpoint", "file", g.Start.File, "line", g.Start.Line, "lines_written", g.Start.Seq)
+			}
+			total := inputBytes(args)
+			rep = progress.Start(progress.Options{Out: cmd.ErrOrStderr(), Mode: ff.progressMode, Interval: ff.progressEvery, Label: "filter", Bytes: true},
+				func() progress.Sample {
+					return progress.Sample{Items: g.Out.Written(), Pos: g.Files.BytesRead(), Total: total}
+				})
+			return nil, nil
+		},
+		ran: func(o gateOutcome) {
+			g := o.Gate
+			fed := int64(g.Files.Fed())
+			complete = o.RunErr == nil && runCtx.Err() == nil && g.Files.Complete() && g.Out.Err() == nil &&
+				g.Out.Written() == g.Start.Seq+fed
+			if complete {
+				g.Out.MarkComplete()
+			}
+		},
+		finish: func(o gateOutcome) error {
+			g, res, runErr, closeErr := o.Gate, o.Report, o.RunErr, o.CloseErr
+			if g.AlreadyComplete {
+				return printFilterSummary(report, ff, g.Out.Summary(), 0, true, true)
+			}
+			rep.Stop()
+			sum := g.Out.Summary()
+			if perr := printFilterSummary(report, ff, sum, res.Elapsed, g.Out.Resumed(), complete && closeErr == nil); perr != nil && runErr == nil {
+				runErr = perr
+			}
+			switch {
+			case g.Out.Err() != nil:
+				return fmt.Errorf("filter: %w; every output ends with a whole line; %s", g.Out.Err(), resumeHint(ff))
+			case runErr != nil:
+				return fmt.Errorf("filter: %w; %s", runErr, resumeHint(ff))
+			case closeErr != nil:
+				return fmt.Errorf("filter: %w; %s", closeErr, resumeHint(ff))
+			case o.Stop.Err() != nil:
+				return fmt.Errorf("filter: interrupted after %d lines (%d left unwritten, not checkpointed); %s", sum.Lines, res.Dropped, resumeHint(ff))
+			case !complete:
+				return fmt.Errorf("filter: wrote %d of %d lines; %s", g.Out.Written()-g.Start.Seq, int64(g.Files.Fed()), resumeHint(ff))
+			}
+			return nil
+		},
+	}.execute(cmd.Context())
 }
 
 func resumeHint(ff filterFlags) string {

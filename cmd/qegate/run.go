@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,63 +25,52 @@ func newRunCmd() *cobra.Command {
 		Short: "Gate a Kafka topic: score every pair and route it to publish, post-edit, review or dead-letter topics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := app.Load(path)
-			if err != nil {
-				return err
-			}
-			log := cfg.Logger()
-			// Catch SIGINT/SIGTERM before the (slow) model load: a stop
-			// signal during start-up then ends the process with status 0
-			// instead of killing it mid-initialisation.
-			stop, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer cancel()
-			// SIGHUP reloads the model; caught from the start so that one
-			// arriving during start-up is not fatal (its default action).
+			// SIGHUP reloads the model; caught from the start (before the
+			// model load) so that one arriving during start-up is not
+			// fatal (its default action).
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			sc, err := scorer.NewReloading(cfg.Model.Config, log)
-			if err != nil {
-				return err
-			}
-			defer sc.Close()
-			if stop.Err() != nil {
-				log.Info("stop signal during start-up; nothing was consumed")
-				return nil
-			}
-			sessions, threads := sc.PoolSize()
-			log.Info("model loaded", "model", sc.Model().Tag(), "output", sc.Model().Output,
-				"sessions", sessions, "intra_op_threads", threads)
-
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			reg.MustRegister(sc.Collectors()...)
-			g, err := app.Build(stop, cfg, sc, app.Options{Log: log, Registry: reg})
-			if err != nil {
-				if stop.Err() != nil {
-					log.Info("stop signal during start-up; nothing was consumed")
+			var reg *prometheus.Registry
+			return gateCmd[*scorer.Reloading]{
+				configPath: path,
+				// A stop signal during the (slow) model load or the
+				// start-up checks ends the process with status 0 instead
+				// of killing it mid-initialisation.
+				startupStopOK: true,
+				open: func(cfg *app.Config, log *slog.Logger) (*scorer.Reloading, error) {
+					return scorer.NewReloading(cfg.Model.Config, log)
+				},
+				prepare: func(stop context.Context, _ *app.Config, sc *scorer.Reloading, log *slog.Logger) (context.Context, app.Options, error) {
+					sessions, threads := sc.PoolSize()
+					log.Info("model loaded", "model", sc.Model().Tag(), "output", sc.Model().Output,
+						"sessions", sessions, "intra_op_threads", threads)
+					reg = prometheus.NewRegistry()
+					reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+					reg.MustRegister(sc.Collectors()...)
+					return stop, app.Options{Log: log, Registry: reg}, nil
+				},
+				start: func(stop context.Context, cfg *app.Config, sc *scorer.Reloading, g *app.Wired, log *slog.Logger) (func(), error) {
+					stopMetrics, err := app.ServeMetrics(cfg.Metrics, reg, g.Ready, log)
+					if err != nil {
+						return nil, err
+					}
+					go sc.Watch(stop, cfg.Model.WatchInterval)
+					go reloadOnHUP(stop, sc, hup)
+					log.Info("gate running", "brokers", cfg.Kafka.Brokers, "topics", cfg.Kafka.Topics, "group", cfg.Kafka.GroupID)
+					return stopMetrics, nil
+				},
+				finish: func(o gateOutcome) error {
+					if o.CloseErr != nil {
+						o.Log.Warn("closing sink", "err", o.CloseErr)
+					}
+					o.Gate.Summary(o.Log, o.Report, o.RunErr)
+					if o.RunErr != nil && o.Stop.Err() == nil {
+						return fmt.Errorf("gate: %w", o.RunErr)
+					}
 					return nil
-				}
-				return err
-			}
-			stopMetrics, err := app.ServeMetrics(cfg.Metrics, reg, g.Ready, log)
-			if err != nil {
-				_ = g.Close()
-				return err
-			}
-			defer stopMetrics()
-			go sc.Watch(stop, cfg.Model.WatchInterval)
-			go reloadOnHUP(stop, sc, hup)
-			log.Info("gate running", "brokers", cfg.Kafka.Brokers, "topics", cfg.Kafka.Topics, "group", cfg.Kafka.GroupID)
-			rep, runErr := g.Run(stop)
-			if err := g.Close(); err != nil {
-				log.Warn("closing sink", "err", err)
-			}
-			g.Summary(log, rep, runErr)
-			if runErr != nil && stop.Err() == nil {
-				return fmt.Errorf("gate: %w", runErr)
-			}
-			return nil
+				},
+			}.execute(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "configs/qegate.yaml", "config file (YAML); QEGATE_* env vars override keys")
