@@ -68,15 +68,9 @@ type DecoderConfig struct {
 func (c DecoderConfig) WithDefaults() DecoderConfig {
 	d := DefaultDecoderConfig()
 	c.Fields = c.Fields.WithDefaults()
-	if c.MaxBytes <= 0 {
-		c.MaxBytes = d.MaxBytes
-	}
-	if c.MaxKeyBytes <= 0 {
-		c.MaxKeyBytes = d.MaxKeyBytes
-	}
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = d.MaxHeaderBytes
-	}
+	c.MaxBytes = positive(c.MaxBytes, d.MaxBytes)
+	c.MaxKeyBytes = positive(c.MaxKeyBytes, d.MaxKeyBytes)
+	c.MaxHeaderBytes = positive(c.MaxHeaderBytes, d.MaxHeaderBytes)
 	if c.LangPairs == nil {
 		c.LangPairs = d.LangPairs
 	}

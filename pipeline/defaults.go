@@ -71,3 +71,12 @@ func DefaultDecoderConfig() DecoderConfig {
 		LangPairs: []string{},
 	}
 }
+
+// positive is v, or d when v is not positive: what a zero (or negative)
+// size or duration of a config means.
+func positive[T ~int | ~int64](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}

@@ -55,21 +55,11 @@ type EngineConfig struct {
 // (Workers: 2, one batch scoring while another writes).
 func (c EngineConfig) WithDefaults() EngineConfig {
 	d := engineDefaults()
-	if c.BatchSize <= 0 {
-		c.BatchSize = d.BatchSize
-	}
-	if c.BatchWait <= 0 {
-		c.BatchWait = d.BatchWait
-	}
-	if c.Workers <= 0 {
-		c.Workers = d.Workers
-	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = d.RetryBackoff
-	}
-	if c.MissingTopicTimeout <= 0 {
-		c.MissingTopicTimeout = d.MissingTopicTimeout
-	}
+	c.BatchSize = positive(c.BatchSize, d.BatchSize)
+	c.BatchWait = positive(c.BatchWait, d.BatchWait)
+	c.Workers = positive(c.Workers, d.Workers)
+	c.RetryBackoff = positive(c.RetryBackoff, d.RetryBackoff)
+	c.MissingTopicTimeout = positive(c.MissingTopicTimeout, d.MissingTopicTimeout)
 	return c
 }
 

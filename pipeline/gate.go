@@ -33,15 +33,9 @@ func (c Config) WithDefaults() Config {
 	w := c.Workers
 	c.EngineConfig = c.EngineConfig.WithDefaults()
 	c.Workers = w
-	if c.QueueSize <= 0 {
-		c.QueueSize = d.QueueSize
-	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = d.QueueBytes
-	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = d.DrainTimeout
-	}
+	c.QueueSize = positive(c.QueueSize, d.QueueSize)
+	c.QueueBytes = positive(c.QueueBytes, d.QueueBytes)
+	c.DrainTimeout = positive(c.DrainTimeout, d.DrainTimeout)
 	return c
 }
 

@@ -17,16 +17,15 @@ type KafkaConfig struct {
 	// Brokers are the bootstrap addresses. Required.
 	Brokers []string
 	// BatchTimeout bounds how long the writer waits to fill a produce
-	// request. Zero means 5ms: the pipeline already batches, so the
-	// writer should not add latency of its own.
+	// request. Zero means 5ms (DefaultKafkaConfig, as for every zero
+	// field below).
 	BatchTimeout time.Duration
 	// WriteTimeout bounds one produce round trip. Zero means 10s.
 	WriteTimeout time.Duration
 	// MaxAttempts is kafka-go's retry count per write. Zero means 3; the
 	// pipeline retries failed batches on top of this, without acking.
 	MaxAttempts int
-	// BatchBytes caps one produce request. Zero means 16 MiB, so that values
-	// up to the pipeline's max message size fit.
+	// BatchBytes caps one produce request. Zero means 16 MiB.
 	BatchBytes int64
 	// Transport carries TLS and SASL (kafkaconn.Config.Transport). Nil:
 	// kafka-go's default, plaintext.
@@ -51,17 +50,18 @@ func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("sink: kafka: no brokers configured")
 	}
+	d := DefaultKafkaConfig()
 	if cfg.BatchTimeout == 0 {
-		cfg.BatchTimeout = 5 * time.Millisecond
+		cfg.BatchTimeout = d.BatchTimeout
 	}
 	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = 10 * time.Second
+		cfg.WriteTimeout = d.WriteTimeout
 	}
 	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = 3
+		cfg.MaxAttempts = d.MaxAttempts
 	}
 	if cfg.BatchBytes == 0 {
-		cfg.BatchBytes = 16 << 20
+		cfg.BatchBytes = d.BatchBytes
 	}
 	newWriter := func() *kafka.Writer {
 		return &kafka.Writer{

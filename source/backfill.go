@@ -59,12 +59,8 @@ type BackfillConfig struct {
 // and short against a backfill's minutes.
 func (c BackfillConfig) withDefaults() BackfillConfig {
 	d := DefaultKafkaConfig()
-	if c.MaxFetchBytes <= 0 {
-		c.MaxFetchBytes = d.MaxFetchBytes
-	}
-	if c.FetchMaxWait <= 0 {
-		c.FetchMaxWait = d.FetchMaxWait
-	}
+	c.MaxFetchBytes = positive(c.MaxFetchBytes, d.MaxFetchBytes)
+	c.FetchMaxWait = positive(c.FetchMaxWait, d.FetchMaxWait)
 	if c.IdleCheck <= 0 {
 		c.IdleCheck = 5 * time.Second
 	}

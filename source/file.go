@@ -119,7 +119,7 @@ func NewFile(cfg FileConfig, dec *pipeline.Decoder, log *slog.Logger, window Win
 		return nil, fmt.Errorf("source: file: format %q: want jsonl or tsv", cfg.Format)
 	}
 	if cfg.MaxLineBytes <= 0 {
-		cfg.MaxLineBytes = 1 << 20
+		cfg.MaxLineBytes = pipeline.DefaultDecoderConfig().MaxBytes
 	}
 	if len(cfg.Columns) > 0 {
 		if indexOf(cfg.Columns, "src") < 0 || indexOf(cfg.Columns, "mt") < 0 {

@@ -76,62 +76,16 @@ func (c KafkaConfig) prefetch(n int) int {
 	return max(1, min(100, c.PrefetchBytes/(max(n, 1)*msg)))
 }
 
-// DefaultKafkaConfig is the kafka section with no file and no environment
-// (app adds the contract's broker, group and topic): configs/qegate.yaml
-// lists these values, app.Load applies them once, and NewKafka reads a zero
-// field as the value here. The reason for each number is beside it.
-func DefaultKafkaConfig() KafkaConfig {
-	return KafkaConfig{
-		// Kafka's own auto.commit.interval.ms is 5s; 1s bounds what a
-		// crash redelivers to about a second of traffic at the cost of one
-		// small commit request per second.
-		CommitInterval: time.Second,
-		// Long enough for the in-flight batches of a revoked partition to
-		// be scored and written; revokeBudget caps it at 4/5 of
-		// SessionTimeout so the member is not evicted while it drains.
-		RevokeTimeout: 10 * time.Second,
-		// A member silent this long is evicted and its partitions move:
-		// 10s (heartbeats at a fifth of it) rides out a GC pause or a slow
-		// batch without a rebalance and still moves a dead member's
-		// partitions within seconds.
-		SessionTimeout: 10 * time.Second,
-		// Members rejoin after draining (at most RevokeTimeout); 30s leaves
-		// room for that plus the join round trips.
-		RebalanceTimeout: 30 * time.Second,
-		// Must exceed the largest input message (input.max_message_bytes,
-		// 1 MiB by default) or that message is never fetched; 16 MiB is
-		// 16 of them.
-		MaxFetchBytes: 16 << 20,
-		// How long the broker holds a fetch open on an idle partition:
-		// half of Kafka's fetch.max.wait.ms default (500ms), so readers
-		// notice a stop or revocation sooner, and long enough not to spin
-		// on empty fetches.
-		FetchMaxWait: 250 * time.Millisecond,
-	}
-}
-
 // WithDefaults returns c with every zero duration and size replaced by
 // DefaultKafkaConfig's.
 func (c KafkaConfig) WithDefaults() KafkaConfig {
 	d := DefaultKafkaConfig()
-	if c.CommitInterval <= 0 {
-		c.CommitInterval = d.CommitInterval
-	}
-	if c.RevokeTimeout <= 0 {
-		c.RevokeTimeout = d.RevokeTimeout
-	}
-	if c.SessionTimeout <= 0 {
-		c.SessionTimeout = d.SessionTimeout
-	}
-	if c.RebalanceTimeout <= 0 {
-		c.RebalanceTimeout = d.RebalanceTimeout
-	}
-	if c.MaxFetchBytes <= 0 {
-		c.MaxFetchBytes = d.MaxFetchBytes
-	}
-	if c.FetchMaxWait <= 0 {
-		c.FetchMaxWait = d.FetchMaxWait
-	}
+	c.CommitInterval = positive(c.CommitInterval, d.CommitInterval)
+	c.RevokeTimeout = positive(c.RevokeTimeout, d.RevokeTimeout)
+	c.SessionTimeout = positive(c.SessionTimeout, d.SessionTimeout)
+	c.RebalanceTimeout = positive(c.RebalanceTimeout, d.RebalanceTimeout)
+	c.MaxFetchBytes = positive(c.MaxFetchBytes, d.MaxFetchBytes)
+	c.FetchMaxWait = positive(c.FetchMaxWait, d.FetchMaxWait)
 	return c
 }
 
