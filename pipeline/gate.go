@@ -45,7 +45,9 @@ func (c Config) WithDefaults() Config {
 // it stops the engine and reports what was left unwritten, which is not
 // committed and so is redelivered on restart.
 type Gate struct {
+	// Source feeds the items; Run calls its Run once.
 	Source Source
+	// Engine scores, routes and writes them; Run runs and stops it.
 	Engine *Engine
 	// QueueSize, QueueBytes and DrainTimeout are Config's; a zero field
 	// means DefaultConfig's value, as there.

@@ -1,5 +1,6 @@
 // Package evaluate measures a QE model on labelled data and calibrates its
-// thresholds: it reads MLQE-PE TSV and JSONL files ([ReadPath]), scores the rows
+// thresholds: it reads MLQE-PE TSV and JSONL files ([ReadPath], the one
+// reader of labelled data in the tree; [FindData] locates MLQE-PE), scores the rows
 // in length-sorted batches with any [Scorer] ([ScoreRows]), computes Pearson,
 // Spearman, F1, macro-F1, precision, recall and MCC per language pair and their
 // macro average ([Evaluate], [Report]), chooses per-pair thresholds for a goal
