@@ -79,12 +79,12 @@ type Engine struct {
 
 	cfg      EngineConfig
 	segments SegmentConfig
-	scorer  Scorer
-	router  *Router
-	sink    Sink
-	log     *slog.Logger
-	metrics *Metrics
-	stats   *Stats
+	scorer   Scorer
+	router   *Router
+	sink     Sink
+	log      *slog.Logger
+	metrics  *Metrics
+	stats    *Stats
 
 	// known holds the output topics known to exist: checked at start-up
 	// (ExpectTopics) or written to by this engine.
