@@ -2,6 +2,7 @@ package segment
 
 import (
 	"math"
+	"sort"
 	"unicode"
 )
 
@@ -15,7 +16,9 @@ import (
 // text between them is kept as written; no sentence is dropped. Empty
 // input on either side gives no pairs.
 //
-// The cost is O(len(a) * len(b)) time and O(min * max) memory.
+// The cost is O(len(a) + len(b)) to measure the sentences, then
+// O(min * max) time and memory to match them, with max capped (see
+// exactLimit) so that the matching is O(min^3) at worst.
 func Align(a string, as []Span, b string, bs []Span) [][2]Span {
 	if len(as) == 0 || len(bs) == 0 {
 		return nil
@@ -74,6 +77,12 @@ func cumulative(text string, spans []Span) []float64 {
 	return out
 }
 
+// exactLimit is the most long-side boundaries matchCuts considers all of;
+// beyond it (a message of thousands of tiny sentences against a few long
+// ones) it considers only those near each short-side boundary, so time and
+// memory stay bounded by the short side: at most q*(2q+1) candidates.
+const exactLimit = 2048
+
 // matchCuts chooses, for each of the short side's inner boundaries (its
 // fractions fs), one of the long side's (fl), strictly increasing, so that
 // the sum of the distances between matched fractions is least (a dynamic
@@ -81,10 +90,46 @@ func cumulative(text string, spans []Span) []float64 {
 // deterministic). It returns the chosen boundaries as counts of long-side
 // sentences before them (1..len(fl)). len(fs) <= len(fl).
 func matchCuts(fs, fl []float64) []int {
-	q, p := len(fs), len(fl)
-	if q == 0 {
+	if len(fs) == 0 {
 		return nil
 	}
+	if len(fl) > exactLimit {
+		cand := candidates(fs, fl)
+		sub := make([]float64, len(cand))
+		for i, j := range cand {
+			sub[i] = fl[j]
+		}
+		cuts := matchAll(fs, sub)
+		for k, c := range cuts {
+			cuts[k] = cand[c-1] + 1
+		}
+		return cuts
+	}
+	return matchAll(fs, fl)
+}
+
+// candidates returns, sorted, the long-side boundaries within q places of
+// the one nearest each short-side boundary: at least q of them, since
+// q < len(fl).
+func candidates(fs, fl []float64) []int {
+	q := len(fs)
+	var out []int
+	for _, f := range fs {
+		j := sort.SearchFloat64s(fl, f)
+		lo, hi := max(j-q, 0), min(j+q, len(fl)-1)
+		if n := len(out); n > 0 && out[n-1] >= lo {
+			lo = out[n-1] + 1
+		}
+		for i := lo; i <= hi; i++ {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// matchAll is matchCuts over every long-side boundary.
+func matchAll(fs, fl []float64) []int {
+	q, p := len(fs), len(fl)
 	// cost[k][j]: least total distance matching fs[0..k] with fs[k] at
 	// fl[j]; from[k][j]: the j' of fs[k-1] on that best path.
 	cost := make([][]float64, q)

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +64,52 @@ func TestMatchCuts(t *testing.T) {
 				t.Errorf("matchCuts(%v, %v) = %v, want %v", tc.fs, tc.fl, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMatchCutsBounded: past exactLimit long-side boundaries only those
+// near the short side's are matched, and for sentence lengths that vary
+// smoothly the answer is the exact one.
+func TestMatchCutsBounded(t *testing.T) {
+	fl := make([]float64, 3*exactLimit)
+	for i := range fl {
+		x := float64(i+1) / float64(len(fl)+1)
+		fl[i] = x * x // sentences growing longer towards the end
+	}
+	for _, fs := range [][]float64{{0.5}, {0.1, 0.2, 0.9}, {0.3, 0.3000001, 0.99, 0.999}} {
+		got, want := matchCuts(fs, fl), matchAll(fs, fl)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("fs %v: bounded %v, exact %v", fs, got, want)
+		}
+	}
+	// Many boundaries crowded at one end still leave a valid, increasing
+	// choice.
+	fs := make([]float64, 40)
+	for i := range fs {
+		fs[i] = 0.999 + float64(i)*1e-6
+	}
+	cuts := matchCuts(fs, fl)
+	for k := 1; k < len(cuts); k++ {
+		if cuts[k] <= cuts[k-1] || cuts[k] > len(fl) {
+			t.Fatalf("cuts not increasing within range: %v", cuts)
+		}
+	}
+}
+
+// TestSegmentManyTinySentences: a message of many short sentences against
+// a few long ones is aligned without losing text and in bounded work.
+func TestSegmentManyTinySentences(t *testing.T) {
+	src := strings.Repeat("This is a long sentence with many words in it. ", 10)
+	mt := strings.Repeat("Ja. ", 100000)
+	pieces, n := Segment(src, mt, "en", "de", 64)
+	if n != 10 || len(pieces) != 10 {
+		t.Fatalf("%d pieces, n = %d", len(pieces), n)
+	}
+	var b strings.Builder
+	for _, p := range pieces {
+		b.WriteString(p.MT)
+	}
+	if noSpace(b.String()) != noSpace(mt) {
+		t.Fatal("text lost")
 	}
 }
