@@ -22,8 +22,8 @@ const (
 type SegmentConfig struct {
 	// MaxSegments is the most pieces one message is scored in, so one huge
 	// message cannot stall a worker: scoring time and memory grow with the
-	// pieces. Zero means 64 (a long help-center article; about 64 model
-	// rows, two default micro-batches).
+	// pieces (one model row each). Zero means 64: a long help-center
+	// article, while a whole book in one message is refused.
 	MaxSegments int `mapstructure:"max_segments"`
 	// OverMaxSegments is what happens to a message of more pieces:
 	// "dead_letter" (empty means this) sends it to the dead-letter route
