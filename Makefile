@@ -143,13 +143,14 @@ test-flaky: native
 	GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' $(GO) test -race -count=$(N) -timeout $(FLAKY_TIMEOUT) \
 		-tags '$(FLAKY_TAGS)' -run '$(FLAKY_RUN)' $(FLAKY_PKGS)
 
-## test-fuzz: short fuzz runs of decoding, routing, the tracker, the rules and audit ids (FUZZTIME=10m by hand)
+## test-fuzz: short fuzz runs of decoding, routing, the tracker, the rules, sentence splitting and audit ids (FUZZTIME=10m by hand)
 FUZZTIME ?= 10s
 test-fuzz: native
 	for f in FuzzDecode FuzzRoute; do \
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./pipeline || exit 1; done
 	$(GO) test -run='^$$' -fuzz='^FuzzTracker$$' -fuzztime=$(FUZZTIME) ./source
 	$(GO) test -run='^$$' -fuzz='^FuzzCheck$$' -fuzztime=$(FUZZTIME) ./pipeline/rules
+	$(GO) test -run='^$$' -fuzz='^FuzzSegment$$' -fuzztime=$(FUZZTIME) ./pipeline/segment
 	$(GO) test -run='^$$' -fuzz='^FuzzAuditID$$' -fuzztime=$(FUZZTIME) ./internal/audit
 
 ## test-deploy: offline validation of deploy/ (Dockerfile, compose, Helm chart, KEDA, dashboard; nested module), then test-container

@@ -60,6 +60,9 @@ type DecoderConfig struct {
 	// LangPairs, when non-empty, is the allow-list of "src-tgt" pairs;
 	// others are dead-lettered. Empty accepts any well-formed code.
 	LangPairs []string `mapstructure:"lang_pairs"`
+	// Segments bounds how long inputs are scored in sentence pieces
+	// (input.max_segments, input.over_max_segments); the engine applies it.
+	Segments SegmentConfig `mapstructure:",squash"`
 }
 
 // WithDefaults returns c with every zero value replaced by
@@ -74,6 +77,7 @@ func (c DecoderConfig) WithDefaults() DecoderConfig {
 	if c.LangPairs == nil {
 		c.LangPairs = d.LangPairs
 	}
+	c.Segments = c.Segments.WithDefaults()
 	return c
 }
 

@@ -69,13 +69,14 @@ type Engine struct {
 	// scorer; what it rejects is never scored.
 	Prefilter Prefilter
 
-	cfg     EngineConfig
-	scorer  Scorer
-	router  *Router
-	sink    Sink
-	log     *slog.Logger
-	metrics *Metrics
-	stats   *Stats
+	cfg      EngineConfig
+	segments SegmentConfig
+	scorer   Scorer
+	router   *Router
+	sink     Sink
+	log      *slog.Logger
+	metrics  *Metrics
+	stats    *Stats
 
 	// known holds the output topics known to exist: checked at start-up
 	// (ExpectTopics) or written to by this engine.
@@ -94,9 +95,13 @@ func NewEngine(cfg EngineConfig, sc Scorer, r *Router, s Sink, m *Metrics, log *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{cfg: cfg.WithDefaults(), scorer: sc, router: r, sink: s, metrics: m, log: log, stats: NewStats(),
+	return &Engine{cfg: cfg.WithDefaults(), segments: SegmentConfig{}.WithDefaults(), scorer: sc, router: r, sink: s, metrics: m, log: log, stats: NewStats(),
 		failed: make(chan struct{})}
 }
+
+// SetSegments sets how long inputs are cut into sentence pieces (before
+// Run; the zero SegmentConfig, the default, applies otherwise).
+func (e *Engine) SetSegments(c SegmentConfig) { e.segments = c.WithDefaults() }
 
 // Stats returns the engine's routing counters.
 func (e *Engine) Stats() *Stats { return e.stats }

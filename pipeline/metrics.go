@@ -25,6 +25,12 @@ type Metrics struct {
 	// by language pair (whether routes.critical or routes.post_edit
 	// received them).
 	Critical *prometheus.CounterVec
+	// Segments is how many sentence pieces each written, non-dead-letter
+	// message was scored (or rule-checked) in: 1 for a pair scored whole.
+	Segments prometheus.Histogram
+	// Truncated counts written messages whose text the model did not see
+	// in full (a piece longer than max_len, or input.max_segments reached).
+	Truncated prometheus.Counter
 	// EndToEnd is input timestamp (the Kafka record's) to output acked.
 	EndToEnd prometheus.Histogram
 	// Lag is, per input partition, the high watermark minus the next
@@ -64,6 +70,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Critical: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "qegate_critical_total", Help: "Pairs the model flagged as critical errors (never published), by language pair.",
 		}, []string{"lang_pair"}),
+		Segments: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "qegate_segments_per_message", Help: "Sentence pieces a message was scored in (1: scored whole).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
+		Truncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "qegate_truncated_total", Help: "Messages scored without all of their text (a sentence over the model's max_len, or input.max_segments reached).",
+		}),
 		EndToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "qegate_end_to_end_seconds", Help: "From the input record's timestamp to its output being acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16),
@@ -103,7 +116,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.RuleRejections.WithLabelValues(r) // every rule's series exists from the start, at 0
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.DeadLetters, m.RuleRejections, m.Critical, m.Scores, m.EndToEnd, m.Lag, m.Abandoned, m.BatchSize, m.ScoreTime,
+		reg.MustRegister(m.Messages, m.DeadLetters, m.RuleRejections, m.Critical, m.Scores, m.Segments, m.Truncated, m.EndToEnd, m.Lag, m.Abandoned, m.BatchSize, m.ScoreTime,
 			m.WriteTime, m.SinkErrors, m.Fetched, m.Committed, m.Partitions)
 	}
 	return m
@@ -139,6 +152,12 @@ func (m *Metrics) observe(o routed, label string, now time.Time) {
 	}
 	if o.rule != "" {
 		m.RuleRejections.WithLabelValues(o.rule).Inc()
+	}
+	if o.scored || o.rule != "" {
+		m.Segments.Observe(float64(max(o.rec.Segments, 1)))
+		if o.rec.Verdict.Truncated {
+			m.Truncated.Inc()
+		}
 	}
 	if o.scored && o.rec.Route != qe.RouteDeadLetter {
 		m.Scores.WithLabelValues(label, o.rec.Route.String()).Observe(float64(o.res.Score))

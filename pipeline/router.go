@@ -190,6 +190,11 @@ func (r *Router) Scored(it *Item, res qe.Result) (qe.Route, qe.Record, error) {
 		Model:     model.Name, ModelVersion: model.Version, Output: model.Output,
 		Route: route.String(), Glassbox: res.Glassbox,
 	}
+	if res.Segments > 0 {
+		worst := res.WorstSegment
+		verdict.Segments, verdict.WorstSegment = res.Segments, &worst
+	}
+	verdict.Truncated = res.Truncated
 	var prob string
 	if c := res.Critical; c != nil {
 		prob = strconv.FormatFloat(float64(c.Prob), 'f', 6, 32)
@@ -206,6 +211,7 @@ func (r *Router) Scored(it *Item, res qe.Result) (qe.Route, qe.Record, error) {
 	}
 	rec := r.record(it, tpl, route, value, verdict)
 	rec.Scored = true
+	rec.Segments, rec.WorstSegment = res.Segments, res.WorstSegment
 	rec.Score, _ = strconv.ParseFloat(score, 64) // the score as written, so counts match the output
 	rec.Headers = append(cloneHeaders(it.Headers, 6),
 		qe.Header{Key: qe.HeaderScore, Value: []byte(score)},
@@ -260,25 +266,42 @@ func checkFinite(res qe.Result) error {
 	return nil
 }
 
+// Piece says which sentence piece of a long input a verdict is about; the
+// zero Piece is a pair checked whole.
+type Piece struct {
+	// Segments is how many pieces the input was cut into (0: whole).
+	Segments int
+	// Index is the piece's, from 0.
+	Index int
+	// Truncated is true when pieces past input.max_segments were left out.
+	Truncated bool
+}
+
 // RuleRejected builds the output record of a pair a prefilter rule
-// rejected: routed as rejected (to RuleRejects, else PostEdit), with the
-// rule and its reason in the qe member and the qe-rule and qe-reason
-// headers, and no score: the model never saw it. It fails, and the caller
-// dead-letters the item, when the verdict cannot be encoded.
-func (r *Router) RuleRejected(it *Item, v rules.Verdict) (qe.Record, error) {
+// rejected (at, the piece of a long input it rejected): routed as rejected
+// (to RuleRejects, else PostEdit), with the rule and its reason in the qe
+// member and the qe-rule and qe-reason headers, and no score: the model
+// never saw it. It fails, and the caller dead-letters the item, when the
+// verdict cannot be encoded.
+func (r *Router) RuleRejected(it *Item, v rules.Verdict, at Piece) (qe.Record, error) {
 	tpl := r.cfg.RuleRejects
 	if tpl == "" {
 		tpl = r.cfg.PostEdit
 	}
 	verdict := qe.Verdict{
 		Label: "rejected", Model: r.model.Name, ModelVersion: r.model.Version, Output: r.model.Output,
-		Route: qe.RouteRejected.String(), Rule: v.Rule, Reason: v.Reason,
+		Route: qe.RouteRejected.String(), Rule: v.Rule, Reason: v.Reason, Truncated: at.Truncated,
+	}
+	if at.Segments > 0 {
+		index := at.Index
+		verdict.Segments, verdict.WorstSegment = at.Segments, &index
 	}
 	value, err := verdict.AddTo(it.Value)
 	if err != nil {
 		return qe.Record{}, err
 	}
 	rec := r.record(it, tpl, qe.RouteRejected, value, verdict)
+	rec.Segments, rec.WorstSegment = at.Segments, at.Index
 	rec.Headers = append(cloneHeaders(it.Headers, 5),
 		qe.Header{Key: qe.HeaderLabel, Value: []byte("rejected")},
 		qe.Header{Key: qe.HeaderRule, Value: []byte(v.Rule)},

@@ -27,36 +27,38 @@ type routed struct {
 }
 
 // score labels the valid items and routes every item. ok is false only on
-// a hard stop.
+// a hard stop. An item of several sentences is scored as its aligned
+// sentence pieces, all in the one scorer call with the rest of the batch
+// (SegmentConfig); an item of one sentence as itself.
 func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 	outs := make([]routed, len(items))
-	var valid []int
+	// job is a valid item and where its pieces are in pairs.
+	type job struct {
+		i, lo int
+		ps    pieces
+	}
+	var jobs []job
+	var pairs []qe.Pair
 	for i, it := range items {
 		if it.Err != nil {
 			outs[i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
 			continue
 		}
-		if e.Prefilter != nil {
-			p := it.Pair
-			if v := e.Prefilter.Check(p.Src, p.MT, p.SrcLang, p.TgtLang); !v.Passed() {
-				rec, err := e.router.RuleRejected(it, v)
-				if err != nil {
-					it.Err = &InputError{"rule verdict: " + err.Error()}
-					outs[i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
-					continue
-				}
-				outs[i] = routed{it: it, rec: rec, rule: v.Rule}
-				continue
-			}
+		ps, err := e.segments.split(it.Pair)
+		if err != nil {
+			it.Err = err
+			outs[i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
+			continue
 		}
-		valid = append(valid, i)
+		if o, rejected := e.prefilter(it, ps); rejected {
+			outs[i] = o
+			continue
+		}
+		jobs = append(jobs, job{i: i, lo: len(pairs), ps: ps})
+		pairs = append(pairs, ps.pairs...)
 	}
-	if len(valid) == 0 {
+	if len(jobs) == 0 {
 		return outs, true
-	}
-	pairs := make([]qe.Pair, len(valid))
-	for j, i := range valid {
-		pairs[j] = items[i].Pair
 	}
 	e.metrics.BatchSize.Observe(float64(len(pairs)))
 	start := time.Now()
@@ -69,40 +71,67 @@ func (e *Engine) score(ctx context.Context, items []*Item) ([]routed, bool) {
 		if ctx.Err() != nil {
 			return nil, false
 		}
-		// One bad pair must not sink its batch-mates: score one by one and
-		// dead-letter only the pairs that still fail.
-		e.log.Warn("batch scoring failed; retrying pair by pair", "pairs", len(pairs), "err", err)
+		// One bad pair must not sink its batch-mates: score item by item
+		// (an item's pieces together) and dead-letter only the items that
+		// still fail.
+		e.log.Warn("batch scoring failed; retrying item by item", "pairs", len(pairs), "err", err)
 		res = make([]qe.Result, len(pairs))
-		for j := range pairs {
-			r, err := e.scorer.Score(ctx, pairs[j:j+1])
-			if err == nil && len(r) != 1 {
+		for n, j := range jobs {
+			r, err := e.scorer.Score(ctx, j.ps.pairs)
+			if err == nil && len(r) != len(j.ps.pairs) {
 				err = errors.New("scorer returned no result")
 			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, false
 				}
-				it := items[valid[j]]
+				it := items[j.i]
 				it.Err = &InputError{"scoring failed: " + qe.Reason(err)}
-				outs[valid[j]] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
-				valid[j] = -1
+				outs[j.i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
+				jobs[n].i = -1
 				continue
 			}
-			res[j] = r[0]
+			copy(res[j.lo:], r)
 		}
 	}
-	for j, i := range valid {
-		if i < 0 {
+	for _, j := range jobs {
+		if j.i < 0 {
 			continue
 		}
-		it := items[i]
-		_, rec, err := e.router.Scored(it, res[j])
+		it := items[j.i]
+		r := j.ps.combine(res[j.lo : j.lo+len(j.ps.pairs)])
+		_, rec, err := e.router.Scored(it, r)
 		if err != nil {
 			it.Err = &InputError{"scoring failed: " + err.Error()}
-			outs[i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
+			outs[j.i] = routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}
 			continue
 		}
-		outs[i] = routed{it: it, rec: rec, res: res[j], scored: true}
+		outs[j.i] = routed{it: it, rec: rec, res: r, scored: true}
 	}
 	return outs, true
+}
+
+// prefilter runs the rule prefilter on each piece of an item; the first
+// piece a rule rejects rejects the item, and rejected is then true.
+func (e *Engine) prefilter(it *Item, ps pieces) (o routed, rejected bool) {
+	if e.Prefilter == nil {
+		return routed{}, false
+	}
+	for k, p := range ps.pairs {
+		v := e.Prefilter.Check(p.Src, p.MT, p.SrcLang, p.TgtLang)
+		if v.Passed() {
+			continue
+		}
+		var at Piece
+		if !ps.whole {
+			at = Piece{Segments: len(ps.pairs), Index: k, Truncated: ps.truncated}
+		}
+		rec, err := e.router.RuleRejected(it, v, at)
+		if err != nil {
+			it.Err = &InputError{"rule verdict: " + err.Error()}
+			return routed{it: it, rec: e.router.DeadLetter(it, it.Err.Error())}, true
+		}
+		return routed{it: it, rec: rec, rule: v.Rule}, true
+	}
+	return routed{}, false
 }

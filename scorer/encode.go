@@ -13,6 +13,9 @@ import (
 type Batch struct {
 	rows      [][]int64
 	langPairs []string
+	// truncated marks pairs whose text was cut to fit max_len; nil when
+	// none was (the common case costs no allocation).
+	truncated []bool
 }
 
 // Len returns the number of pairs in the batch.
@@ -24,6 +27,10 @@ func (b *Batch) TokenIDs(i int) []int64 { return b.rows[i] }
 
 // LangPair returns the language pair of pair i.
 func (b *Batch) LangPair(i int) string { return b.langPairs[i] }
+
+// Truncated reports whether pair i was cut to fit the model's max_len
+// tokens (or Config.MaxInputBytes), so the model did not see all of it.
+func (b *Batch) Truncated(i int) bool { return b.truncated != nil && b.truncated[i] }
 
 // MaxSeqLen returns the length of the longest row.
 func (b *Batch) MaxSeqLen() int {
@@ -58,7 +65,15 @@ func (e *encoder) encode(pairs []qe.Pair) (*Batch, error) {
 			pe.Index = i
 			return nil, pe
 		}
-		src, mt := truncatePair(e.tokenize(cutText(p.Src, e.maxInputBytes)), e.tokenize(cutText(p.MT, e.maxInputBytes)), e.maxLen-4)
+		cs, cm := cutText(p.Src, e.maxInputBytes), cutText(p.MT, e.maxInputBytes)
+		fs, fm := e.tokenize(cs), e.tokenize(cm)
+		src, mt := truncatePair(fs, fm, e.maxLen-4)
+		if len(src) < len(fs) || len(mt) < len(fm) || len(cs) < len(p.Src) || len(cm) < len(p.MT) {
+			if b.truncated == nil {
+				b.truncated = make([]bool, len(pairs))
+			}
+			b.truncated[i] = true
+		}
 		toks[i] = ids{src, mt}
 		total += len(src) + len(mt) + 4
 		b.langPairs[i] = p.LangPair()

@@ -100,6 +100,11 @@ func TestEncoderAssemble(t *testing.T) {
 			if ft.longest > 64*tc.maxLen {
 				t.Fatalf("tokenizer saw %d bytes, cap is %d", ft.longest, 64*tc.maxLen)
 			}
+			// The fake tokenizer gives one token per word: a row longer than
+			// max_len must be flagged, one that fits must not.
+			if want := len(strings.Fields(tc.src))+len(strings.Fields(tc.mt))+4 > tc.maxLen; b.Truncated(0) != want {
+				t.Fatalf("Truncated = %v, want %v", b.Truncated(0), want)
+			}
 			if b.LangPair(0) != "en-de" || b.Len() != 1 || b.MaxSeqLen() != len(tc.want) {
 				t.Fatalf("batch metadata: %q %d %d", b.LangPair(0), b.Len(), b.MaxSeqLen())
 			}

@@ -345,7 +345,7 @@ func (s *Scorer) Score(ctx context.Context, pairs []qe.Pair) ([]qe.Result, error
 		crits = make([]qe.Critical, len(outs))
 	}
 	for i, o := range outs {
-		r := qe.Result{Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model}
+		r := qe.Result{Threshold: th.For(b.langPairs[i]), Outputs: o, Model: s.model, Truncated: b.Truncated(i)}
 		if glass {
 			raw := slices.Clone(o)
 			s.transform(raw, o)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -311,5 +312,41 @@ func TestCalibrateRefusesCritical(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "critical output's thresholds come from the recipe") {
 			t.Errorf("calibrate %v: %v", args, err)
 		}
+	}
+}
+
+// TestEvalParagraphs: the subcommand writes the clean and bad sets from a
+// data directory, the same files for the same seed.
+func TestEvalParagraphs(t *testing.T) {
+	data := evalData(t)
+	var files [2]map[string]string
+	for run := range files {
+		out := t.TempDir()
+		stdout, stderr, err := evalRun(t, newEvalCmd(), "paragraphs", "--data", data, "-o", out, "--min-da", "1")
+		if err != nil {
+			t.Fatalf("eval paragraphs: %v\n%s", err, stderr)
+		}
+		if !strings.Contains(stdout, "wrote ") || !strings.Contains(stderr, "si-en.tsv:43: ") {
+			t.Fatalf("stdout %q, stderr %q: want the counts and the bad rows", stdout, stderr)
+		}
+		files[run] = map[string]string{}
+		for name, lines := range map[string]int{"clean.jsonl": 5, "bad.jsonl": 5, "replaced.jsonl": 1} {
+			b, err := os.ReadFile(filepath.Join(out, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[run][name] = string(b)
+			var p evaluate.Paragraph
+			first, _, _ := strings.Cut(string(b), "\n")
+			if err := json.Unmarshal([]byte(first), &p); err != nil || p.Src == "" || p.MT == "" || len(p.Lines) != lines {
+				t.Fatalf("%s: first line %q: %v", name, first, err)
+			}
+		}
+	}
+	if !reflect.DeepEqual(files[0], files[1]) {
+		t.Fatal("two runs with the same seed wrote different sets")
+	}
+	if _, _, err := evalRun(t, newEvalCmd(), "paragraphs", "--data", data, "-o", t.TempDir(), "--min-da", "101"); err == nil {
+		t.Fatal("no qualifying rows: want an error")
 	}
 }

@@ -26,6 +26,8 @@ var Metrics = []Metric{
 	{Name: "qegate_rule_rejections_total", Labels: []string{"rule"}},
 	{Name: "qegate_critical_total", Labels: []string{"lang_pair"}},
 	{Name: "qegate_score", Histogram: true, Labels: []string{"lang_pair", "route"}},
+	{Name: "qegate_segments_per_message", Histogram: true},
+	{Name: "qegate_truncated_total"},
 	{Name: "qegate_end_to_end_seconds", Histogram: true},
 	{Name: "qegate_consumer_lag", Labels: []string{"topic", "partition"}},
 	{Name: "qegate_model_info", Labels: []string{"name", "version", "output"}},

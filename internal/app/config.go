@@ -231,6 +231,9 @@ func (c *Config) Validate() error {
 	if err := routes.Validate(); err != nil {
 		return err
 	}
+	if err := c.Input.Segments.Validate(); err != nil {
+		return err
+	}
 	if c.Input.MaxBytes < 0 {
 		return errors.New("input.max_message_bytes: must be >= 0")
 	}

@@ -151,6 +151,7 @@ func (b *builder) buildEngine() error {
 		pc.Workers = sessions + 1 // one more than sessions: a batch writes while the next scores
 	}
 	eng := pipeline.NewEngine(pc.EngineConfig, b.sc, b.g.Router, b.g.Sink, b.g.Metrics, b.log)
+	eng.SetSegments(b.cfg.Input.Segments)
 	if !b.cfg.Rules.Disabled {
 		checker, err := rules.New(b.cfg.Rules)
 		if err != nil {

@@ -24,6 +24,17 @@ type Result struct {
 	// be acceptable by the decision output and still be flagged, and the
 	// router then never publishes it.
 	Critical *Critical
+	// Truncated is true when the model did not see all of the pair's text:
+	// a single sentence (piece) longer than the model's max_len tokens, cut
+	// before scoring, or a long input of more pieces than
+	// input.max_segments scored on its first ones only.
+	Truncated bool
+	// Segments is how many sentence pieces a long pair was scored in (the
+	// pipeline's segment step); 0 when it was scored whole. WorstSegment
+	// is then the index of the piece that decided: the one whose score is
+	// furthest below (or least above) its threshold.
+	Segments     int
+	WorstSegment int
 }
 
 // Critical is a critical-error verdict: the model's probability that the

@@ -29,6 +29,16 @@ type Verdict struct {
 	// rejections and dead letters).
 	Critical          json.Number `json:"critical,omitempty"`
 	CriticalThreshold json.Number `json:"critical_threshold,omitempty"`
+	// Segments is how many sentence pieces a long input was scored in and
+	// WorstSegment the index (from 0) of the piece that decided the
+	// verdict (the lowest score, or the piece a rule rejected); both
+	// absent for a pair scored whole.
+	Segments     int  `json:"segments,omitempty"`
+	WorstSegment *int `json:"worst_segment,omitempty"`
+	// Truncated says the model did not see all of the text: one piece
+	// longer than the model's max_len tokens, or more pieces than
+	// input.max_segments with input.over_max_segments: truncate.
+	Truncated bool `json:"truncated,omitempty"`
 	// Rule and Reason name the prefilter rule that rejected the pair and
 	// why; for a pair flagged as a critical error Reason says so (no
 	// Rule); for a dead letter Reason is why it could not be scored.
