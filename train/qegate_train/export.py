@@ -84,11 +84,22 @@ def ort_scores(sess, seqs, batch=64):
 
 
 def output_entries(kinds, thresholds=None):
-    """kinds: list of output names in column order among z / da51 / da70."""
+    """kinds: list of output names in column order among z / da51 / da70 / hter / critical."""
     thresholds = thresholds or {}
     ents = []
     for i, k in enumerate(kinds):
-        if k == "z":
+        if k == "hter":
+            ents.append({"name": "hter", "index": i, "kind": "regression", "transform": "sigmoid",
+                         "label": "predicted HTER (post-editing effort, 0 = no edit)",
+                         "default_threshold": 0.0, "thresholds": {}})
+        elif k == "critical":
+            th = thresholds.get(k, {})
+            ents.append({"name": "critical", "index": i, "kind": "critical",
+                         "transform": "sigmoid",
+                         "label": "probability of a critical error (WMT21 CED)",
+                         "default_threshold": float(th.get("_default", 0.5)),
+                         "thresholds": {lp: float(v) for lp, v in th.items() if lp != "_default"}})
+        elif k == "z":
             ents.append({"name": "z", "index": i, "kind": "regression", "transform": "identity",
                          "label": "predicted z_mean (DA z-score)", "default_threshold": 0.0,
                          "thresholds": thresholds.get("z", {})})

@@ -22,7 +22,9 @@ def run_dir(name):
 
 
 def long_run(name="next_L6", layers=6, epochs=10, patience=2, threads=1, ckpt_minutes=10.0,
-             lr=5e-5, dev_probe=500, log_every=25):
+             lr=5e-5, dev_probe=500, log_every=25, extras=None, bs=32, max_steps=None):
+    """extras: augment.Extras; when it adds anything, the v2 multi-target run (multitask.py)
+    on the v2 carry, else the DA-only run."""
     import torch
 
     from . import train
@@ -37,6 +39,26 @@ def long_run(name="next_L6", layers=6, epochs=10, patience=2, threads=1, ckpt_mi
 
     if threads:
         torch.set_num_threads(threads)
+    if extras is not None and extras.any():
+        import dataclasses
+
+        from . import multitask
+        carry = carry_dir(v2=True)
+        if not os.path.exists(os.path.join(carry, "prepare.json")):
+            prepare(carry, log=log, v2=True)
+        if os.path.exists(os.path.join(out, f"res_{name}.json")):
+            log(f"{name}: already finished")
+            return json.load(open(os.path.join(out, f"res_{name}.json")))
+        cfg = {"name": name, "layers": layers, "epochs": epochs, "lr": lr, "bs": bs,
+               "patience": patience, "ckpt_seconds": ckpt_minutes * 60, "log_every": log_every,
+               "extras": dataclasses.asdict(extras)}
+        if max_steps:
+            cfg["max_steps"] = max_steps
+        log(f"long-run v2 {json.dumps(cfg)} threads={torch.get_num_threads()}")
+        r = multitask.run(cfg, carry, out, log=log)
+        log(f"{name}: finished, {r['steps']} steps, best epoch {r['best_epoch']}: "
+            f"{json.dumps(r['summary'])}")
+        return r
     carry = carry_dir()
     if not os.path.exists(os.path.join(carry, "prepare.json")):
         prepare(carry, log=log)

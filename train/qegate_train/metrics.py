@@ -108,3 +108,46 @@ def cols_from_scores(scores, kinds):
     for i, k in enumerate(kinds):
         out[k] = scores[:, i] if k == "z" else sigmoid(scores[:, i])
     return out
+
+
+def mcc(y, pred):
+    """Matthews correlation of binary labels and predictions (0 when undefined)."""
+    y, pred = np.asarray(y).astype(bool), np.asarray(pred).astype(bool)
+    tp = float(np.sum(pred & y)); tn = float(np.sum(~pred & ~y))
+    fp = float(np.sum(pred & ~y)); fn = float(np.sum(~pred & y))
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return float((tp * tn - fp * fn) / den) if den else 0.0
+
+
+def best_mcc_threshold(score, y):
+    """(threshold, MCC): the cut on score maximising MCC of the positive (critical) class."""
+    order = np.argsort(-score)
+    ss, yy = np.asarray(score)[order], np.asarray(y)[order].astype(np.float64)
+    n, pos = len(yy), yy.sum()
+    tp = np.cumsum(yy); k = np.arange(1, n + 1)
+    fp = k - tp; fn = pos - tp; tn = n - pos - fp
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    m = np.where(den > 0, (tp * tn - fp * fn) / np.where(den > 0, den, 1), 0.0)
+    valid = np.concatenate([ss[1:] < ss[:-1], [True]])
+    m = np.where(valid, m, -2)
+    i = int(np.argmax(m))
+    thr = (ss[i] + ss[i + 1]) / 2 if i + 1 < n else ss[i] - 1e-6
+    return float(thr), float(m[i])
+
+
+def evaluate_ced(lp, err, prob, thresholds=None):
+    """MCC per CED pair of the critical probability, thresholds chosen on these rows by MCC
+    unless given; plus the pooled threshold (for pairs without CED data). Returns
+    (metrics {lp: mcc, "avg": mean}, thresholds {lp: t, "_default": t})."""
+    lp, err, prob = np.asarray(lp), np.asarray(err), np.asarray(prob)
+    res, thr = {}, {}
+    for p in sorted(set(lp.tolist())):
+        m = lp == p
+        if thresholds and p in thresholds:
+            thr[p] = thresholds[p]
+            res[p] = mcc(err[m], prob[m] >= thr[p])
+        else:
+            thr[p], res[p] = best_mcc_threshold(prob[m], err[m])
+    thr["_default"] = (thresholds or {}).get("_default") or best_mcc_threshold(prob, err)[0]
+    res["avg"] = float(np.mean([res[p] for p in res]))
+    return res, thr

