@@ -462,11 +462,12 @@ func (s *faultSuite) startCluster(t *testing.T) *clusterSuite {
 
 // Scenario 13: a 3-node cluster (RF 3, min.insync.replicas 2, acks=all);
 // the node leading the first input partition is SIGKILLed mid-stream,
-// while input still arrives, and restarted 15s later. Leadership of its
+// while input still arrives, and restarted once commits have advanced
+// without it (at least 15s later). Leadership of its
 // partitions, and of the group coordinator if it held it, moves to the
 // survivors; the gate must carry on without a restart and lose nothing.
 func (c *scenario) runLeaderFailover(cs *clusterSuite) {
-	c.res.Fault = "3-node KRaft cluster (RF 3, min.insync.replicas 2, acks=all): leader of input partition 0 SIGKILLed mid-stream, restarted after 15s"
+	c.res.Fault = "3-node KRaft cluster (RF 3, min.insync.replicas 2, acks=all): leader of input partition 0 SIGKILLed mid-stream, restarted once commits advanced without it (at least 15s)"
 	c.createTopics(4)
 	wait := c.produceAsync(c.goodMessages(0, c.s.n), max(c.s.n/30, 100))
 	p := c.start()
@@ -482,12 +483,29 @@ func (c *scenario) runLeaderFailover(cs *clusterSuite) {
 	killedAt := time.Now()
 	cs.cl.Node(leader).Kill()
 	// Progress while the node is down: commits must advance on the two
-	// survivors (min.insync.replicas 2 is still met).
-	time.Sleep(15 * time.Second) // scenario: the node stays down 15s
+	// survivors (min.insync.replicas 2 is still met). The design promises
+	// that progress, not how soon it comes: the group coordinator and the
+	// partition leaders move in seconds on a quiet machine and took over 15s
+	// on a loaded one (the only failure of this scenario in the issue 18
+	// runs), so the node stays down at least 15s and until commits advance;
+	// the bound only catches a gate that is stuck.
+	var progressAfter time.Duration
+	testutil.WaitFor(c.t, 3*time.Minute, func() error {
+		if !p.alive() {
+			c.t.Fatalf("qegate exited while a node was down: %v\n%s", p.err, p.logTail(3000))
+		}
+		if n := c.committed(); n <= at {
+			return fmt.Errorf("no progress since the leader was killed (%d committed at the kill, %d now)", at, n)
+		}
+		if progressAfter == 0 {
+			progressAfter = time.Since(killedAt)
+		}
+		if time.Since(killedAt) < 15*time.Second {
+			return errors.New("the node stays down at least 15s") // scenario: the fault's duration
+		}
+		return nil
+	})
 	whileDown := c.committed()
-	if !p.alive() {
-		c.t.Fatalf("qegate exited while a node was down: %v\n%s", p.err, p.logTail(3000))
-	}
 	newLeader, _ := cs.cl.Leader(c.in, 0)
 	cs.cl.Node(leader).Start()
 	restartedAt := time.Now()
@@ -499,11 +517,9 @@ func (c *scenario) runLeaderFailover(cs *clusterSuite) {
 	c.res.Details["killed_node_id"] = cs.cl.Node(leader).ID()
 	c.res.Details["new_leader_node_id"] = cs.cl.Node(max(newLeader, 0)).ID()
 	c.res.Details["committed_at_kill"] = at
-	c.res.Details["committed_15s_after_kill"] = whileDown
+	c.res.Details["committed_before_restart"] = whileDown
+	c.res.Details["progress_after_kill_s"] = progressAfter.Seconds()
 	c.res.Details["down_s"] = restartedAt.Sub(killedAt).Seconds()
 	c.res.Details["cluster_start_s"] = cs.cl.StartupTime().Seconds()
 	c.res.Details["restarts_of_qegate"] = 0
-	if whileDown <= at {
-		c.t.Errorf("no progress in the 15s after the leader was killed (%d -> %d)", at, whileDown)
-	}
 }
