@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -304,13 +305,20 @@ func (m *Manifest) problems() []error {
 	return errs
 }
 
-// VerifyModel checks model.onnx's bytes against the manifest's sha256.
-func (m *Manifest) VerifyModel(onnx []byte) error {
+// VerifyModel checks the file model.onnx at path against the manifest's
+// sha256. It streams the file: holding the whole model in Go memory while
+// ONNX Runtime loads its own copy would add its size to the peak RSS. The
+// check guards against a corrupted or swapped file at rest; a file replaced
+// between this check and the session's load is not detected.
+func (m *Manifest) VerifyModel(path string) error {
 	if m.SHA256 == "" {
 		return fmt.Errorf("scorer: %s has no sha256 of %s: add it (sha256sum %s) so a corrupted model cannot load", ManifestFile, ModelFile, ModelFile)
 	}
-	sum := sha256.Sum256(onnx)
-	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, m.SHA256) {
+	got, err := FileSHA256(path)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(got, m.SHA256) {
 		return fmt.Errorf("scorer: %s is corrupted or was replaced: sha256 %s, %s says %s", ModelFile, got, ManifestFile, m.SHA256)
 	}
 	return nil
@@ -318,12 +326,16 @@ func (m *Manifest) VerifyModel(onnx []byte) error {
 
 // FileSHA256 returns the hex SHA-256 of a file, as model.json records it.
 func FileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("scorer: sha256: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("scorer: sha256: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Output returns the output named name, or nil.

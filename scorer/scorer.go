@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/daulet/tokenizers"
 
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
@@ -106,7 +104,7 @@ type Scorer struct {
 	critical   int // position of the critical output in man.Outputs; -1: none
 	critTh     *Thresholds
 	enc        encoder
-	tok        *tokenizers.Tokenizer
+	tok        *tokenizer
 	pool       *sessionPool
 	spec       sessionSpec
 	pad        int64
@@ -198,29 +196,32 @@ func New(cfg Config) (*Scorer, error) {
 	if err := initORT(cfg.ORTLibrary); err != nil {
 		return nil, err
 	}
-	onnx, err := os.ReadFile(filepath.Join(cfg.ModelDir, ModelFile))
-	if err != nil {
-		return nil, fmt.Errorf("scorer: load model: %w", err)
-	}
-	if err := man.VerifyModel(onnx); err != nil {
-		return nil, err
-	}
-	if err := checkModelIO(onnx, man); err != nil {
-		return nil, err
-	}
+	// The tokenizer first: parsing its JSON leaves garbage that is handed
+	// back to the OS before ONNX Runtime loads the model, so that the two
+	// do not add up in the peak RSS (docs/BENCHMARKS.md, memory).
 	s.tok, err = loadTokenizer(filepath.Join(cfg.ModelDir, TokenizerFile))
 	if err != nil {
 		return nil, fmt.Errorf("scorer: load tokenizer: %w", err)
 	}
+	debug.FreeOSMemory()
+	modelPath := filepath.Join(cfg.ModelDir, ModelFile)
+	if err := man.VerifyModel(modelPath); err != nil {
+		s.tok.close()
+		return nil, err
+	}
+	if err := checkModelIO(modelPath, man); err != nil {
+		s.tok.close()
+		return nil, err
+	}
 	s.enc = encoder{
-		tokenize:      func(text string) []uint32 { return s.tok.EncodeWithOptions(text, false).IDs },
+		tokenize:      s.tok.tokenize,
 		maxLen:        maxLen,
 		bos:           man.SpecialTokens.BOS,
 		eos:           man.SpecialTokens.EOS,
 		maxInputBytes: cfg.MaxInputBytes,
 	}
 	s.spec = sessionSpec{
-		onnx:           onnx,
+		modelPath:      modelPath,
 		inputs:         man.ONNX.Inputs,
 		output:         man.ONNX.Output,
 		numOutputs:     len(man.Outputs),
@@ -230,10 +231,9 @@ func New(cfg Config) (*Scorer, error) {
 		separate:       cfg.SeparateSessions,
 	}
 	if s.pool, err = newSessionPool(s.spec); err != nil {
-		s.tok.Close()
+		s.tok.close()
 		return nil, err
 	}
-	s.spec.onnx = nil // sessions hold their own copy
 	return s, nil
 }
 
@@ -515,7 +515,7 @@ func (s *Scorer) Close() error {
 	}
 	s.closed = true
 	err := s.pool.destroy()
-	s.tok.Close()
+	s.tok.close()
 	if err != nil {
 		return fmt.Errorf("scorer: close: %w", err)
 	}

@@ -55,7 +55,7 @@ func (s *session) destroy() {
 
 // sessionSpec is what the pool needs to create and feed sessions.
 type sessionSpec struct {
-	onnx           []byte
+	modelPath      string   // model.onnx, read by ONNX Runtime itself
 	inputs         []string // manifest order
 	output         string
 	numOutputs     int
@@ -100,7 +100,7 @@ func newSessionPool(spec sessionSpec) (p *sessionPool, err error) {
 	for i := 0; i < spec.sessions; i++ {
 		s := shared
 		if s == nil || spec.separate {
-			s, err = ort.NewDynamicAdvancedSessionWithONNXData(spec.onnx, spec.inputs, []string{spec.output}, opts)
+			s, err = ort.NewDynamicAdvancedSession(spec.modelPath, spec.inputs, []string{spec.output}, opts)
 			if err != nil {
 				return nil, fmt.Errorf("scorer: create onnx session: %w", err)
 			}
@@ -129,8 +129,22 @@ func (p *sessionPool) destroy() error {
 
 // checkModelIO compares the graph's declared inputs and output with the
 // manifest, so a mismatched model fails at New instead of at the first Run.
-func checkModelIO(onnx []byte, m *Manifest) error {
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(onnx)
+// It reads them through a session without graph optimization: the default
+// options would optimize the whole graph once more just to list its inputs,
+// and leave that session's memory behind.
+func checkModelIO(path string, m *Manifest) error {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return fmt.Errorf("scorer: session options: %w", err)
+	}
+	defer opts.Destroy()
+	if err := opts.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
+		return fmt.Errorf("scorer: session options: %w", err)
+	}
+	if err := opts.SetIntraOpNumThreads(1); err != nil {
+		return fmt.Errorf("scorer: session options: %w", err)
+	}
+	ins, outs, err := ort.GetInputOutputInfoWithOptions(path, opts)
 	if err != nil {
 		return fmt.Errorf("scorer: inspect %s: %w", ModelFile, err)
 	}
