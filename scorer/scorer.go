@@ -420,17 +420,15 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 		return outs, nil
 	}
 	order := lengthOrder(b.rows)
-	chunks := (n + s.maxBatch - 1) / s.maxBatch
+	size, chunks := chunkPlan(n, s.maxBatch)
 	if chunks == 1 {
 		if err := s.runChunk(ctx, b.rows, order, flat, transform); err != nil {
 			return nil, err
 		}
 		return outs, nil
 	}
-	// Even chunks (33 rows at MaxBatch 32 run as 17 + 16, not 32 + 1), run
-	// concurrently on free sessions by at most one goroutine per session.
-	size := (n + chunks - 1) / chunks
-	chunks = (n + size - 1) / size
+	// Chunks run concurrently on free sessions by at most one goroutine
+	// per session.
 	errs := make([]error, chunks)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -453,6 +451,35 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 		}
 	}
 	return outs, nil
+}
+
+// chunkPlan splits n rows into even chunks of at most maxBatch rows (33
+// rows at MaxBatch 32 run as 17 + 16, not 32 + 1): the chunk size and count.
+func chunkPlan(n, maxBatch int) (size, chunks int) {
+	if n == 0 {
+		return 0, 0
+	}
+	chunks = (n + maxBatch - 1) / maxBatch
+	size = (n + chunks - 1) / chunks
+	return size, (n + size - 1) / size
+}
+
+// Padding returns the token positions Infer would run b with: the real
+// tokens and the positions of its padded chunks (length-bucketed, at most
+// Config.MaxBatch rows each), so that 1 - real/padded is the padding share.
+func (s *Scorer) Padding(b *Batch) (real, padded int) {
+	order := lengthOrder(b.rows)
+	size, chunks := chunkPlan(len(order), s.maxBatch)
+	for c := range chunks {
+		idx := order[c*size : min((c+1)*size, len(order))]
+		longest := 0
+		for _, i := range idx {
+			real += len(b.rows[i])
+			longest = max(longest, len(b.rows[i]))
+		}
+		padded += longest * len(idx)
+	}
+	return real, padded
 }
 
 // lengthOrder returns the row indices sorted by row length (stable).
