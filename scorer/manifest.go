@@ -305,20 +305,13 @@ func (m *Manifest) problems() []error {
 	return errs
 }
 
-// VerifyModel checks the file model.onnx at path against the manifest's
-// sha256. It streams the file: holding the whole model in Go memory while
-// ONNX Runtime loads its own copy would add its size to the peak RSS. The
-// check guards against a corrupted or swapped file at rest; a file replaced
-// between this check and the session's load is not detected.
-func (m *Manifest) VerifyModel(path string) error {
+// VerifyModel checks model.onnx's bytes against the manifest's sha256.
+func (m *Manifest) VerifyModel(onnx []byte) error {
 	if m.SHA256 == "" {
 		return fmt.Errorf("scorer: %s has no sha256 of %s: add it (sha256sum %s) so a corrupted model cannot load", ManifestFile, ModelFile, ModelFile)
 	}
-	got, err := FileSHA256(path)
-	if err != nil {
-		return err
-	}
-	if !strings.EqualFold(got, m.SHA256) {
+	sum := sha256.Sum256(onnx)
+	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, m.SHA256) {
 		return fmt.Errorf("scorer: %s is corrupted or was replaced: sha256 %s, %s says %s", ModelFile, got, ManifestFile, m.SHA256)
 	}
 	return nil

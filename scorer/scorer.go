@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -203,16 +204,14 @@ func New(cfg Config) (*Scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scorer: load tokenizer: %w", err)
 	}
-	debug.FreeOSMemory()
 	modelPath := filepath.Join(cfg.ModelDir, ModelFile)
-	if err := man.VerifyModel(modelPath); err != nil {
+	if err := verifyModelFile(modelPath, man); err != nil {
 		s.tok.close()
 		return nil, err
 	}
-	if err := checkModelIO(modelPath, man); err != nil {
-		s.tok.close()
-		return nil, err
-	}
+	// The bytes checked above are garbage now: hand them back to the OS
+	// before ORT reads the file itself.
+	debug.FreeOSMemory()
 	s.enc = encoder{
 		tokenize:      s.tok.tokenize,
 		maxLen:        maxLen,
@@ -235,6 +234,22 @@ func New(cfg Config) (*Scorer, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// verifyModelFile checks model.onnx against the manifest (sha256, graph
+// inputs and output). ONNX Runtime then reads the file itself: holding the
+// bytes in Go while it loads its own copy would add their size to the peak
+// RSS. A file swapped between this check and that read is not detected;
+// the check guards against a corrupted or mismatched file at rest.
+func verifyModelFile(path string, man *Manifest) error {
+	onnx, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("scorer: load model: %w", err)
+	}
+	if err := man.VerifyModel(onnx); err != nil {
+		return err
+	}
+	return checkModelIO(onnx, man)
 }
 
 // sizePool applies the Config defaults for Sessions and IntraOpThreads.

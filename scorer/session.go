@@ -129,22 +129,10 @@ func (p *sessionPool) destroy() error {
 
 // checkModelIO compares the graph's declared inputs and output with the
 // manifest, so a mismatched model fails at New instead of at the first Run.
-// It reads them through a session without graph optimization: the default
-// options would optimize the whole graph once more just to list its inputs,
-// and leave that session's memory behind.
-func checkModelIO(path string, m *Manifest) error {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return fmt.Errorf("scorer: session options: %w", err)
-	}
-	defer opts.Destroy()
-	if err := opts.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
-		return fmt.Errorf("scorer: session options: %w", err)
-	}
-	if err := opts.SetIntraOpNumThreads(1); err != nil {
-		return fmt.Errorf("scorer: session options: %w", err)
-	}
-	ins, outs, err := ort.GetInputOutputInfoWithOptions(path, opts)
+// It reads them from model.onnx's bytes (graphIO), not through an ONNX
+// Runtime session, which would copy the weights once more.
+func checkModelIO(onnx []byte, m *Manifest) error {
+	ins, outs, err := graphIO(onnx)
 	if err != nil {
 		return fmt.Errorf("scorer: inspect %s: %w", ModelFile, err)
 	}
@@ -155,13 +143,13 @@ func checkModelIO(path string, m *Manifest) error {
 	}
 	found := map[string]bool{}
 	for _, in := range ins {
-		if !want[in.Name] {
-			errs = append(errs, fmt.Errorf("graph input %q is not in onnx.inputs", in.Name))
+		if !want[in.name] {
+			errs = append(errs, fmt.Errorf("graph input %q is not in onnx.inputs", in.name))
 			continue
 		}
-		found[in.Name] = true
-		if in.DataType != ort.TensorElementDataTypeInt64 || len(in.Dimensions) != 2 {
-			errs = append(errs, fmt.Errorf("graph input %q is %s, want int64 [batch, seq]", in.Name, in.String()))
+		found[in.name] = true
+		if in.elemType != onnxInt64 || len(in.dims) != 2 {
+			errs = append(errs, fmt.Errorf("graph input %q is %s, want int64 [batch, seq]", in.name, in))
 		}
 	}
 	for _, n := range m.ONNX.Inputs {
@@ -169,19 +157,19 @@ func checkModelIO(path string, m *Manifest) error {
 			errs = append(errs, fmt.Errorf("onnx.inputs names %q, which the graph lacks", n))
 		}
 	}
-	var out *ort.InputOutputInfo
+	var out *valueInfo
 	for i := range outs {
-		if outs[i].Name == m.ONNX.Output {
+		if outs[i].name == m.ONNX.Output {
 			out = &outs[i]
 		}
 	}
 	switch {
 	case out == nil:
 		errs = append(errs, fmt.Errorf("onnx.output %q is not a graph output", m.ONNX.Output))
-	case out.DataType != ort.TensorElementDataTypeFloat || len(out.Dimensions) != 2:
-		errs = append(errs, fmt.Errorf("graph output %q is %s, want float32 [batch, K]", out.Name, out.String()))
-	case out.Dimensions[1] >= 0 && out.Dimensions[1] != int64(len(m.Outputs)):
-		errs = append(errs, fmt.Errorf("graph output %q has %d columns, model.json lists %d outputs", out.Name, out.Dimensions[1], len(m.Outputs)))
+	case out.elemType != onnxFloat || len(out.dims) != 2:
+		errs = append(errs, fmt.Errorf("graph output %q is %s, want float32 [batch, K]", out.name, out))
+	case out.dims[1] >= 0 && out.dims[1] != int64(len(m.Outputs)):
+		errs = append(errs, fmt.Errorf("graph output %q has %d columns, model.json lists %d outputs", out.name, out.dims[1], len(m.Outputs)))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("scorer: %s does not match %s: %w", ModelFile, ManifestFile, errors.Join(errs...))
