@@ -8,12 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/daulet/tokenizers"
 
 	"github.com/qegate/qegate/internal/native"
 	"github.com/qegate/qegate/internal/qe"
@@ -106,7 +105,7 @@ type Scorer struct {
 	critical   int // position of the critical output in man.Outputs; -1: none
 	critTh     *Thresholds
 	enc        encoder
-	tok        *tokenizers.Tokenizer
+	tok        *tokenizer
 	pool       *sessionPool
 	spec       sessionSpec
 	pad        int64
@@ -210,29 +209,30 @@ func New(cfg Config) (*Scorer, error) {
 	if err := initORT(cfg.ORTLibrary); err != nil {
 		return nil, err
 	}
-	onnx, err := os.ReadFile(filepath.Join(cfg.ModelDir, ModelFile))
-	if err != nil {
-		return nil, fmt.Errorf("scorer: load model: %w", err)
-	}
-	if err := man.VerifyModel(onnx); err != nil {
-		return nil, err
-	}
-	if err := checkModelIO(onnx, man); err != nil {
-		return nil, err
-	}
+	// The tokenizer first: parsing its JSON leaves garbage that is handed
+	// back to the OS before ONNX Runtime loads the model, so that the two
+	// do not add up in the peak RSS (docs/BENCHMARKS.md, memory).
 	s.tok, err = loadTokenizer(filepath.Join(cfg.ModelDir, TokenizerFile))
 	if err != nil {
 		return nil, fmt.Errorf("scorer: load tokenizer: %w", err)
 	}
+	modelPath := filepath.Join(cfg.ModelDir, ModelFile)
+	if err := verifyModelFile(modelPath, man); err != nil {
+		s.tok.close()
+		return nil, err
+	}
+	// The bytes checked above are garbage now: hand them back to the OS
+	// before ORT reads the file itself.
+	debug.FreeOSMemory()
 	s.enc = encoder{
-		tokenize:      func(text string) []uint32 { return s.tok.EncodeWithOptions(text, false).IDs },
+		tokenize:      s.tok.tokenize,
 		maxLen:        maxLen,
 		bos:           man.SpecialTokens.BOS,
 		eos:           man.SpecialTokens.EOS,
 		maxInputBytes: cfg.MaxInputBytes,
 	}
 	s.spec = sessionSpec{
-		onnx:           onnx,
+		modelPath:      modelPath,
 		inputs:         man.ONNX.Inputs,
 		output:         man.ONNX.Output,
 		numOutputs:     len(man.Outputs),
@@ -242,11 +242,26 @@ func New(cfg Config) (*Scorer, error) {
 		separate:       cfg.SeparateSessions,
 	}
 	if s.pool, err = newSessionPool(s.spec); err != nil {
-		s.tok.Close()
+		s.tok.close()
 		return nil, err
 	}
-	s.spec.onnx = nil // sessions hold their own copy
 	return s, nil
+}
+
+// verifyModelFile checks model.onnx against the manifest (sha256, graph
+// inputs and output). ONNX Runtime then reads the file itself: holding the
+// bytes in Go while it loads its own copy would add their size to the peak
+// RSS. A file swapped between this check and that read is not detected;
+// the check guards against a corrupted or mismatched file at rest.
+func verifyModelFile(path string, man *Manifest) error {
+	onnx, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("scorer: load model: %w", err)
+	}
+	if err := man.VerifyModel(onnx); err != nil {
+		return err
+	}
+	return checkModelIO(onnx, man)
 }
 
 // sizePool applies the Config defaults for Sessions and IntraOpThreads.
@@ -432,17 +447,15 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 		return outs, nil
 	}
 	order := lengthOrder(b.rows)
-	chunks := (n + s.maxBatch - 1) / s.maxBatch
+	size, chunks := chunkPlan(n, s.maxBatch)
 	if chunks == 1 {
 		if err := s.runChunk(ctx, b.rows, order, flat, transform); err != nil {
 			return nil, err
 		}
 		return outs, nil
 	}
-	// Even chunks (33 rows at MaxBatch 32 run as 17 + 16, not 32 + 1), run
-	// concurrently on free sessions by at most one goroutine per session.
-	size := (n + chunks - 1) / chunks
-	chunks = (n + size - 1) / size
+	// Chunks run concurrently on free sessions by at most one goroutine
+	// per session.
 	errs := make([]error, chunks)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -465,6 +478,35 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 		}
 	}
 	return outs, nil
+}
+
+// chunkPlan splits n rows into even chunks of at most maxBatch rows (33
+// rows at MaxBatch 32 run as 17 + 16, not 32 + 1): the chunk size and count.
+func chunkPlan(n, maxBatch int) (size, chunks int) {
+	if n == 0 {
+		return 0, 0
+	}
+	chunks = (n + maxBatch - 1) / maxBatch
+	size = (n + chunks - 1) / chunks
+	return size, (n + size - 1) / size
+}
+
+// Padding returns the token positions Infer would run b with: the real
+// tokens and the positions of its padded chunks (length-bucketed, at most
+// Config.MaxBatch rows each), so that 1 - real/padded is the padding share.
+func (s *Scorer) Padding(b *Batch) (real, padded int) {
+	order := lengthOrder(b.rows)
+	size, chunks := chunkPlan(len(order), s.maxBatch)
+	for c := range chunks {
+		idx := order[c*size : min((c+1)*size, len(order))]
+		longest := 0
+		for _, i := range idx {
+			real += len(b.rows[i])
+			longest = max(longest, len(b.rows[i]))
+		}
+		padded += longest * len(idx)
+	}
+	return real, padded
 }
 
 // lengthOrder returns the row indices sorted by row length (stable).
@@ -527,7 +569,7 @@ func (s *Scorer) Close() error {
 	}
 	s.closed = true
 	err := s.pool.destroy()
-	s.tok.Close()
+	s.tok.close()
 	if err != nil {
 		return fmt.Errorf("scorer: close: %w", err)
 	}

@@ -180,6 +180,34 @@ func TestLengthOrder(t *testing.T) {
 	}
 }
 
+func TestChunkPlan(t *testing.T) {
+	for _, tc := range []struct{ n, maxBatch, size, chunks int }{
+		{0, 32, 0, 0}, {1, 32, 1, 1}, {32, 32, 32, 1}, {33, 32, 17, 2}, {64, 32, 32, 2},
+		{65, 32, 22, 3}, {5, 1, 1, 5}, {7, 4, 4, 2},
+	} {
+		size, chunks := chunkPlan(tc.n, tc.maxBatch)
+		if size != tc.size || chunks != tc.chunks {
+			t.Errorf("chunkPlan(%d, %d) = %d, %d; want %d, %d", tc.n, tc.maxBatch, size, chunks, tc.size, tc.chunks)
+		}
+	}
+}
+
+func TestPadding(t *testing.T) {
+	// Rows of lengths 5, 2, 5, 1 sorted to 1, 2, 5, 5.
+	b := &Batch{rows: [][]int64{make([]int64, 5), make([]int64, 2), make([]int64, 5), make([]int64, 1)}}
+	for _, tc := range []struct{ maxBatch, real, padded int }{
+		{1, 13, 13}, // one row per run: no padding
+		{2, 13, 14}, // {1, 2} -> 2+2, {5, 5} -> 10
+		{3, 13, 14}, // even chunks of 2, as above
+		{4, 13, 20}, // one run of 4 rows padded to 5
+	} {
+		s := &Scorer{maxBatch: tc.maxBatch}
+		if real, padded := s.Padding(b); real != tc.real || padded != tc.padded {
+			t.Errorf("MaxBatch %d: Padding = %d, %d; want %d, %d", tc.maxBatch, real, padded, tc.real, tc.padded)
+		}
+	}
+}
+
 func TestScoreBadInputs(t *testing.T) {
 	s := newScorer(t, Config{Sessions: 1})
 	good := qe.Pair{Src: "Hello.", MT: "Hallo.", SrcLang: "en", TgtLang: "de"}

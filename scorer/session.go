@@ -55,7 +55,7 @@ func (s *session) destroy() {
 
 // sessionSpec is what the pool needs to create and feed sessions.
 type sessionSpec struct {
-	onnx           []byte
+	modelPath      string   // model.onnx, read by ONNX Runtime itself
 	inputs         []string // manifest order
 	output         string
 	numOutputs     int
@@ -100,7 +100,7 @@ func newSessionPool(spec sessionSpec) (p *sessionPool, err error) {
 	for i := 0; i < spec.sessions; i++ {
 		s := shared
 		if s == nil || spec.separate {
-			s, err = ort.NewDynamicAdvancedSessionWithONNXData(spec.onnx, spec.inputs, []string{spec.output}, opts)
+			s, err = ort.NewDynamicAdvancedSession(spec.modelPath, spec.inputs, []string{spec.output}, opts)
 			if err != nil {
 				return nil, fmt.Errorf("scorer: create onnx session: %w", err)
 			}
@@ -129,8 +129,10 @@ func (p *sessionPool) destroy() error {
 
 // checkModelIO compares the graph's declared inputs and output with the
 // manifest, so a mismatched model fails at New instead of at the first Run.
+// It reads them from model.onnx's bytes (graphIO), not through an ONNX
+// Runtime session, which would copy the weights once more.
 func checkModelIO(onnx []byte, m *Manifest) error {
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(onnx)
+	ins, outs, err := graphIO(onnx)
 	if err != nil {
 		return fmt.Errorf("scorer: inspect %s: %w", ModelFile, err)
 	}
@@ -141,13 +143,13 @@ func checkModelIO(onnx []byte, m *Manifest) error {
 	}
 	found := map[string]bool{}
 	for _, in := range ins {
-		if !want[in.Name] {
-			errs = append(errs, fmt.Errorf("graph input %q is not in onnx.inputs", in.Name))
+		if !want[in.name] {
+			errs = append(errs, fmt.Errorf("graph input %q is not in onnx.inputs", in.name))
 			continue
 		}
-		found[in.Name] = true
-		if in.DataType != ort.TensorElementDataTypeInt64 || len(in.Dimensions) != 2 {
-			errs = append(errs, fmt.Errorf("graph input %q is %s, want int64 [batch, seq]", in.Name, in.String()))
+		found[in.name] = true
+		if in.elemType != onnxInt64 || len(in.dims) != 2 {
+			errs = append(errs, fmt.Errorf("graph input %q is %s, want int64 [batch, seq]", in.name, in))
 		}
 	}
 	for _, n := range m.ONNX.Inputs {
@@ -155,19 +157,19 @@ func checkModelIO(onnx []byte, m *Manifest) error {
 			errs = append(errs, fmt.Errorf("onnx.inputs names %q, which the graph lacks", n))
 		}
 	}
-	var out *ort.InputOutputInfo
+	var out *valueInfo
 	for i := range outs {
-		if outs[i].Name == m.ONNX.Output {
+		if outs[i].name == m.ONNX.Output {
 			out = &outs[i]
 		}
 	}
 	switch {
 	case out == nil:
 		errs = append(errs, fmt.Errorf("onnx.output %q is not a graph output", m.ONNX.Output))
-	case out.DataType != ort.TensorElementDataTypeFloat || len(out.Dimensions) != 2:
-		errs = append(errs, fmt.Errorf("graph output %q is %s, want float32 [batch, K]", out.Name, out.String()))
-	case out.Dimensions[1] >= 0 && out.Dimensions[1] != int64(len(m.Outputs)):
-		errs = append(errs, fmt.Errorf("graph output %q has %d columns, model.json lists %d outputs", out.Name, out.Dimensions[1], len(m.Outputs)))
+	case out.elemType != onnxFloat || len(out.dims) != 2:
+		errs = append(errs, fmt.Errorf("graph output %q is %s, want float32 [batch, K]", out.name, out))
+	case out.dims[1] >= 0 && out.dims[1] != int64(len(m.Outputs)):
+		errs = append(errs, fmt.Errorf("graph output %q has %d columns, model.json lists %d outputs", out.name, out.dims[1], len(m.Outputs)))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("scorer: %s does not match %s: %w", ModelFile, ManifestFile, errors.Join(errs...))

@@ -57,8 +57,13 @@ type Result struct {
 	// the default configuration and scores the pairs as the gate does;
 	// ProcessPeakRSSMB is the bench process's over the whole run (every
 	// layout, the in-process broker and the model variants included).
-	PeakRSSMB        float64 `json:"peak_rss_mb"`
-	PeakRSSFrom      string  `json:"peak_rss_from"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	PeakRSSFrom string  `json:"peak_rss_from"`
+	// LoadPeakRSSMB is that fresh process's VmHWM right after loading the
+	// scorer (before scoring) and SteadyRSSMB its VmRSS after scoring: what
+	// a replica holds while it runs.
+	LoadPeakRSSMB    float64 `json:"load_peak_rss_mb,omitempty"`
+	SteadyRSSMB      float64 `json:"steady_rss_mb,omitempty"`
 	ProcessPeakRSSMB float64 `json:"process_peak_rss_mb"`
 
 	Peers   map[string]*Peer `json:"peers"`
@@ -119,6 +124,10 @@ type GridPoint struct {
 	// CPUCores is the process's CPU time over the run's wall time: how
 	// many cores it actually got (less than asked for on a busy machine).
 	CPUCores float64 `json:"cpu_cores_used"`
+	// PaddingShare is the share of padded positions in the ORT runs of
+	// this point: each call's pairs length-bucketed into chunks of at most
+	// RunBatch rows, each chunk padded to its longest row.
+	PaddingShare float64 `json:"padding_share"`
 }
 
 // Peer is one alternative measured in the same run on the same pairs.

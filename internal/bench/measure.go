@@ -84,7 +84,8 @@ func Run(ctx context.Context, o Options, logw io.Writer) (*Result, error) {
 	if rss, err := rssProbe(ctx, o); err != nil {
 		m.progress("rss probe failed (peak_rss_mb falls back to the bench process): %v", err)
 	} else {
-		res.PeakRSSMB, res.PeakRSSFrom = rss, "a fresh process scoring the pairs with the default configuration (qegate bench --rss-probe)"
+		res.PeakRSSMB, res.PeakRSSFrom = rss.PeakRSSMB, "a fresh process scoring the pairs with the default configuration (qegate bench --rss-probe)"
+		res.LoadPeakRSSMB, res.SteadyRSSMB = rss.LoadPeakRSSMB, rss.SteadyRSSMB
 	}
 	res.ProcessPeakRSSMB = PeakRSSMB()
 	res.Seconds = time.Since(start).Seconds()
@@ -127,7 +128,7 @@ func (m *measurement) ref(sub []qe.Pair) (*Peer, error) {
 // intra-op threads = cores; shared or separate ORT sessions) and MaxBatch
 // (rows per ORT run, length-bucketed).
 func (m *measurement) grid() error {
-	runBatches := []int{1, 4, 8, 32}
+	runBatches := []int{1, 2, 4, 8, 16, 32}
 	if m.o.Quick {
 		runBatches = []int{1, 8}
 	}
@@ -146,6 +147,9 @@ func (m *measurement) grid() error {
 				return err
 			}
 			gp, err := measureThroughput(m.ctx, sc, m.pairs, m.callPairs, l.Callers, m.o.MinSeconds)
+			if err == nil {
+				gp.PaddingShare, err = runPadding(sc, m.pairs, m.callPairs)
+			}
 			sc.Close()
 			if err != nil {
 				return err
@@ -268,6 +272,24 @@ func measureThroughput(ctx context.Context, sc *scorer.Scorer, pairs []qe.Pair, 
 	}
 	return GridPoint{Layout: Layout{Callers: callers}, CallPairs: batch, PairsPerS: float64(done) / el,
 		CallP50: Percentile(calls, 50), CallP99: Percentile(calls, 99), Pairs: done, CPUCores: cpu / el}, nil
+}
+
+// runPadding is the share of padded positions in the ORT runs of sc (its
+// MaxBatch and length bucketing) when pairs come in calls of batch pairs.
+func runPadding(sc *scorer.Scorer, pairs []qe.Pair, batch int) (float64, error) {
+	real, padded := 0, 0
+	for i := 0; i < len(pairs); i += batch {
+		b, err := sc.Encode(pairs[i:min(i+batch, len(pairs))])
+		if err != nil {
+			return 0, err
+		}
+		r, p := sc.Padding(b)
+		real, padded = real+r, padded+p
+	}
+	if padded == 0 {
+		return 0, nil
+	}
+	return 1 - float64(real)/float64(padded), nil
 }
 
 // paddingShare is the share of padded positions when pairs are batched in

@@ -16,15 +16,15 @@ import (
 // rssProbe runs `qegate bench --rss-probe` in a fresh process: the peak RSS
 // of loading the model with the default configuration and scoring the
 // pairs as the gate does, without what the bench itself has touched.
-func rssProbe(ctx context.Context, o Options) (float64, error) {
+func rssProbe(ctx context.Context, o Options) (rssProbeResult, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return 0, err
+		return rssProbeResult{}, err
 	}
 	// A test binary would run its tests instead of the probe (and those
 	// would start probes again): never re-execute one, nor nest probes.
 	if strings.HasSuffix(exe, ".test") || os.Getenv(rssProbeEnv) != "" {
-		return 0, errors.New("not re-executing a test binary or a probe")
+		return rssProbeResult{}, errors.New("not re-executing a test binary or a probe")
 	}
 	args := []string{"bench", "--rss-probe", "--n", fmt.Sprint(o.N)}
 	if o.Model != "" {
@@ -39,15 +39,20 @@ func rssProbe(ctx context.Context, o Options) (float64, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s", err, lastLines(stderr.String(), 3))
+		return rssProbeResult{}, fmt.Errorf("%w: %s", err, lastLines(stderr.String(), 3))
 	}
-	var r struct {
-		PeakRSSMB float64 `json:"peak_rss_mb"`
-	}
+	var r rssProbeResult
 	if err := json.Unmarshal(out, &r); err != nil {
-		return 0, err
+		return rssProbeResult{}, err
 	}
-	return r.PeakRSSMB, nil
+	return r, nil
+}
+
+// rssProbeResult is what `qegate bench --rss-probe` prints, in MiB.
+type rssProbeResult struct {
+	PeakRSSMB     float64 `json:"peak_rss_mb"`      // VmHWM at the end
+	LoadPeakRSSMB float64 `json:"load_peak_rss_mb"` // VmHWM after scorer.New
+	SteadyRSSMB   float64 `json:"steady_rss_mb"`    // VmRSS after scoring
 }
 
 const rssProbeEnv = "QEGATE_BENCH_RSS_PROBE"
@@ -64,9 +69,10 @@ func RSSProbe(ctx context.Context, o Options, w io.Writer) error {
 		return err
 	}
 	defer sc.Close()
+	load := PeakRSSMB()
 	sessions, _ := sc.PoolSize()
 	if _, err := measureThroughput(ctx, sc, pairs, 32, sessions+1, 0); err != nil {
 		return err
 	}
-	return json.NewEncoder(w).Encode(map[string]float64{"peak_rss_mb": PeakRSSMB()})
+	return json.NewEncoder(w).Encode(rssProbeResult{PeakRSSMB: PeakRSSMB(), LoadPeakRSSMB: load, SteadyRSSMB: currentRSSMB()})
 }
