@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -217,7 +218,14 @@ func New(cfg Config) (*Scorer, error) {
 		return nil, fmt.Errorf("scorer: load tokenizer: %w", err)
 	}
 	modelPath := filepath.Join(cfg.ModelDir, ModelFile)
-	if err := verifyModelFile(modelPath, man); err != nil {
+	model, err := os.Open(modelPath)
+	if err != nil {
+		s.tok.close()
+		return nil, fmt.Errorf("scorer: load model: %w", err)
+	}
+	// Closed once the sessions exist: until then it pins the file checked.
+	defer model.Close()
+	if err := verifyModelFile(model, man); err != nil {
 		s.tok.close()
 		return nil, err
 	}
@@ -232,7 +240,7 @@ func New(cfg Config) (*Scorer, error) {
 		maxInputBytes: cfg.MaxInputBytes,
 	}
 	s.spec = sessionSpec{
-		modelPath:      modelPath,
+		modelPath:      pinnedPath(model, modelPath),
 		inputs:         man.ONNX.Inputs,
 		output:         man.ONNX.Output,
 		numOutputs:     len(man.Outputs),
@@ -249,12 +257,14 @@ func New(cfg Config) (*Scorer, error) {
 }
 
 // verifyModelFile checks model.onnx against the manifest (sha256, graph
-// inputs and output). ONNX Runtime then reads the file itself: holding the
+// inputs and output). ONNX Runtime then reads the file itself (holding the
 // bytes in Go while it loads its own copy would add their size to the peak
-// RSS. A file swapped between this check and that read is not detected;
-// the check guards against a corrupted or mismatched file at rest.
-func verifyModelFile(path string, man *Manifest) error {
-	onnx, err := os.ReadFile(path)
+// RSS), through pinnedPath, so a model.onnx renamed over the checked one in
+// between (how deployments and hot reload replace files) is not what loads.
+// A write into the checked file itself is not detected: the check guards
+// against a corrupted or mismatched file, not a writer with access to it.
+func verifyModelFile(f *os.File, man *Manifest) error {
+	onnx, err := io.ReadAll(f)
 	if err != nil {
 		return fmt.Errorf("scorer: load model: %w", err)
 	}
@@ -262,6 +272,19 @@ func verifyModelFile(path string, man *Manifest) error {
 		return err
 	}
 	return checkModelIO(onnx, man)
+}
+
+// pinnedPath names the open file f for ONNX Runtime: /proc/self/fd/N on
+// Linux reaches the file that was opened (and checked) even when its name
+// now points at another file; elsewhere the name itself.
+func pinnedPath(f *os.File, name string) string {
+	p := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	if runtime.GOOS == "linux" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return name
 }
 
 // sizePool applies the Config defaults for Sessions and IntraOpThreads.

@@ -67,7 +67,7 @@ type Partition struct {
 const retryBackoff = 500 * time.Millisecond
 
 // Read reads p's range in offset order and calls fn with each message, on
-// the calling goroutine. A failed fetch is logged and retried until ctx
+// the calling goroutine, once per offset. A failed fetch is logged and retried until ctx
 // ends. Read returns nil once the partition reached End, fn's error if fn
 // fails, and otherwise, when ctx ends first, an error that wraps ctx's and
 // says where the read stood.
@@ -148,7 +148,14 @@ func Read(ctx context.Context, p Partition, fn func(kafka.Message) error) error 
 		if m.Offset >= p.End {
 			return nil
 		}
-		if next >= 0 && m.Offset > next {
+		switch {
+		case next >= 0 && m.Offset < next:
+			// Already delivered: kafka-go's reader can fetch a batch again
+			// after a failed fetch (an i/o timeout on a loaded broker); a
+			// second copy would be scored and written twice.
+			log.Debug("kafkaread: message delivered again by the client; dropped", "offset", m.Offset, "next", next)
+			continue
+		case next >= 0 && m.Offset > next:
 			p.Gaps.skipped(log, p.Topic, part, p.Start, next, m.Offset)
 		}
 		next = m.Offset + 1

@@ -38,7 +38,7 @@ func TestEncode(t *testing.T) {
 	}{
 		{"empty", "", nil},
 		{"only spaces normalize away to one meta piece", "   ", []uint32{4}},
-		{"best path beats the longest piece", "ab", []uint32{5, 6}},  // -2.5 > -4
+		{"best path beats the longest piece", "ab", []uint32{5, 6}},    // -2.5 > -4
 		{"a repeated piece maps to its last id", "c", []uint32{4, 14}}, // "▁"+"c"(-0.5) > "▁c"(-5)
 		{"unknown characters fuse into one unk", "qqq", []uint32{4, 3}},
 		{"unknown between pieces", "aqqb", []uint32{5, 3, 6}},
