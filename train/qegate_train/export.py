@@ -1,20 +1,77 @@
 """ONNX export, bert graph optimization, int8 dynamic quantization, model.json."""
+import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
+import types
 
 import numpy as np
 import torch
 
 
-def export_onnx(model, path, opset=17):
+def _classic_self_attention(self, hidden_states, attention_mask=None, past_key_values=None,
+                            **kwargs):
+    """BERT self-attention written as transformers 4.x wrote it (the graph ORT's
+    fusion_attention matches): Q/K/V MatMul+Add, Reshape to heads via Shape/Concat, Transpose,
+    MatMul(Q, K^T), Div by sqrt(head size), Add mask, Softmax, MatMul V, Transpose, Reshape."""
+    def heads(x):
+        return x.view(x.size()[:-1] + (self.num_attention_heads, self.attention_head_size)
+                      ).permute(0, 2, 1, 3)
+    q, k, v = heads(self.query(hidden_states)), heads(self.key(hidden_states)), \
+        heads(self.value(hidden_states))
+    scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.attention_head_size)
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    probs = torch.softmax(scores, dim=-1)
+    ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous()
+    return ctx.view(ctx.size()[:-2] + (self.all_head_size,)), probs
+
+
+def _classic_masks(self, attention_mask, encoder_attention_mask, embedding_output, *args,
+                   **kwargs):
+    """The additive mask of transformers 4.x: (1 - mask[:, None, None, :]) * finfo.min."""
+    dt = embedding_output.dtype
+    ext = attention_mask[:, None, None, :].to(dt)
+    return (1.0 - ext) * torch.finfo(dt).min, None
+
+
+@contextlib.contextmanager
+def classic_attention(model):
+    """Export-time patch of every self-attention block (and the encoder's mask) to the classic
+    BERT pattern. transformers 5 builds the mask in masking_utils (sdpa-style boolean/where
+    graph) and scales Q.K^T by a Mul after a double transpose, which ORT's transformer optimizer
+    does not fuse into Attention; the math is the same, so scores match to float rounding."""
+    bert = model.bert
+    patched = []
+    for m in bert.modules():
+        if all(hasattr(m, a) for a in ("query", "key", "value", "num_attention_heads",
+                                        "attention_head_size", "all_head_size")):
+            if getattr(m, "is_cross_attention", False) or getattr(m.config, "is_decoder", False):
+                raise ValueError("classic_attention: only encoder self-attention is supported")
+            m.forward = types.MethodType(_classic_self_attention, m)
+            patched.append(m)
+    if not hasattr(bert, "_create_attention_masks"):
+        raise ValueError(f"classic_attention: {type(bert).__name__} has no _create_attention_masks"
+                         " (transformers version changed?)")
+    bert._create_attention_masks = types.MethodType(_classic_masks, bert)
+    try:
+        yield len(patched)
+    finally:
+        for m in patched:
+            del m.forward
+        del bert._create_attention_masks
+
+
+def export_onnx(model, path, opset=17, classic=True):
     model = model.eval().float().cpu()
     v = model.bert.config.vocab_size
     ids = torch.tensor([[0, 5, 6, 2, 2, 7, 2], [0, 5, 2, 2, 7, 2, 1]], dtype=torch.long) % v
     mask = (ids != 1).long()
-    with torch.no_grad():
+    ctx = classic_attention(model) if classic else contextlib.nullcontext()
+    with torch.no_grad(), ctx:
         torch.onnx.export(model, (ids, mask), path, input_names=["input_ids", "attention_mask"],
                           output_names=["scores"], opset_version=opset, dynamo=False,
                           dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
@@ -24,12 +81,41 @@ def export_onnx(model, path, opset=17):
 
 
 def optimize_bert(src, dst, num_heads, hidden):
-    """onnxruntime.transformers optimizer (bert fusions), CPU-only, fp32."""
+    """onnxruntime.transformers optimizer (bert fusions), CPU-only, fp32.
+
+    The fused Attention ops take the raw 2-D attention_mask (not ORT's default mask_index =
+    ReduceSum(mask), which assumes right padding): any 0/1 mask scores as the PyTorch model."""
     from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    opts = FusionOptions("bert")
+    opts.use_raw_attention_mask(True)
     m = optimizer.optimize_model(src, model_type="bert", num_heads=num_heads, hidden_size=hidden,
-                                 opt_level=1, use_gpu=False, only_onnxruntime=False)
+                                 opt_level=1, use_gpu=False, only_onnxruntime=False,
+                                 optimization_options=opts)
     m.save_model_to_file(dst)
-    return m.get_fused_operator_statistics()
+    return {k: int(v) for k, v in m.get_fused_operator_statistics().items()}
+
+
+class FusionError(RuntimeError):
+    """The bert optimizer did not fuse the encoder as expected (e.g. a transformers upgrade
+    changed the traced attention graph)."""
+
+
+def check_fusions(fusions, num_layers):
+    """Every encoder layer must become one Attention (or MultiHeadAttention) node, with its
+    two residual LayerNorms as SkipLayerNormalization and its FFN Add+Gelu as BiasGelu."""
+    att = fusions.get("Attention", 0) + fusions.get("MultiHeadAttention", 0)
+    want = {"attention": (att, num_layers),
+            "SkipLayerNormalization": (fusions.get("SkipLayerNormalization", 0), 2 * num_layers),
+            "BiasGelu": (fusions.get("BiasGelu", 0), num_layers)}
+    bad = {k: v for k, v in want.items() if v[0] != v[1]}
+    if bad:
+        raise FusionError("ORT transformer optimizer did not fuse the encoder: "
+                          + ", ".join(f"{k} {got} (want {exp})" for k, (got, exp) in bad.items())
+                          + f"; all counts {fusions}. The exported attention graph no longer "
+                          "matches onnxruntime.transformers fusion_attention (see "
+                          "export.classic_attention)")
+    return fusions
 
 
 def quantize_int8(src, dst):
@@ -41,15 +127,21 @@ def quantize_int8(src, dst):
     return dst
 
 
-def export_all(model, out_path, num_heads, hidden, quantize=True, optimize=True, keep_fp32=None):
-    """Export -> (optimize) -> (quantize) to out_path. Returns dict of step info."""
+def export_all(model, out_path, num_heads, hidden, quantize=True, optimize=True, keep_fp32=None,
+               check_fused=True, classic=True):
+    """Export -> (optimize) -> (quantize) to out_path. Returns dict of step info.
+
+    classic=False exports transformers' own attention graph (not fused; for comparisons only,
+    with check_fused=False)."""
     info = {}
     with tempfile.TemporaryDirectory() as td:
-        p0 = export_onnx(model, os.path.join(td, "raw.onnx"))
+        p0 = export_onnx(model, os.path.join(td, "raw.onnx"), classic=classic)
         cur = p0
         if optimize:
             p1 = os.path.join(td, "opt.onnx")
             info["fusions"] = optimize_bert(cur, p1, num_heads, hidden)
+            if check_fused:
+                check_fusions(info["fusions"], model.bert.config.num_hidden_layers)
             cur = p1
         if keep_fp32:
             shutil.copy(cur, keep_fp32)

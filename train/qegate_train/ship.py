@@ -138,6 +138,9 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
                  f"(those used by MLQE-PE train+dev ({prep.get('used_pieces')}), plus "
                  "single-character pieces of their scripts, digits, punctuation, symbols)",
         "quantization": "onnxruntime.transformers optimizer (bert), then quantize_dynamic int8",
+        # fused node counts of the fp32 graph (export fails unless every layer's attention is
+        # one Attention node; quantize_dynamic then turns Attention into QAttention)
+        "graph_fusions": {k: v for k, v in sorted(info["fusions"].items()) if v},
         "training": {k: res.get("cfg", {}).get(k) for k in ("layers", "task", "epochs", "lr", "bs",
                                                             "distill")} | {
             "best_epoch": res.get("best_epoch"), "train_sec": res.get("train_sec"),
