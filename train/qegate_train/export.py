@@ -80,7 +80,7 @@ def export_onnx(model, path, opset=17, classic=True):
     return path
 
 
-def optimize_bert(src, dst, num_heads, hidden):
+def optimize_bert(src, dst, num_heads, hidden, mha=False):
     """onnxruntime.transformers optimizer (bert fusions), CPU-only, fp32.
 
     The fused Attention ops take the raw 2-D attention_mask (not ORT's default mask_index =
@@ -89,6 +89,7 @@ def optimize_bert(src, dst, num_heads, hidden):
     from onnxruntime.transformers.fusion_options import FusionOptions
     opts = FusionOptions("bert")
     opts.use_raw_attention_mask(True)
+    opts.use_multi_head_attention = mha
     m = optimizer.optimize_model(src, model_type="bert", num_heads=num_heads, hidden_size=hidden,
                                  opt_level=1, use_gpu=False, only_onnxruntime=False,
                                  optimization_options=opts)
@@ -128,18 +129,20 @@ def quantize_int8(src, dst):
 
 
 def export_all(model, out_path, num_heads, hidden, quantize=True, optimize=True, keep_fp32=None,
-               check_fused=True, classic=True):
+               check_fused=True, classic=True, mha=False):
     """Export -> (optimize) -> (quantize) to out_path. Returns dict of step info.
 
     classic=False exports transformers' own attention graph (not fused; for comparisons only,
-    with check_fused=False)."""
+    with check_fused=False). mha=True fuses attention into MultiHeadAttention with the Q/K/V
+    MatMuls left separate (int8: MatMulInteger each, as unfused) instead of one Attention
+    with packed QKV weights (int8: QAttention, one weight scale for Q, K and V)."""
     info = {}
     with tempfile.TemporaryDirectory() as td:
         p0 = export_onnx(model, os.path.join(td, "raw.onnx"), classic=classic)
         cur = p0
         if optimize:
             p1 = os.path.join(td, "opt.onnx")
-            info["fusions"] = optimize_bert(cur, p1, num_heads, hidden)
+            info["fusions"] = optimize_bert(cur, p1, num_heads, hidden, mha=mha)
             if check_fused:
                 check_fusions(info["fusions"], model.bert.config.num_hidden_layers)
             cur = p1
