@@ -125,7 +125,7 @@ output is an error.
 		},
 	}
 	f.register(cmd)
-	cmd.AddCommand(newEvalParagraphsCmd())
+	cmd.AddCommand(newEvalParagraphsCmd(), newEvalFailuresCmd())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (keys in docs/EVAL.md)")
 	cmd.Flags().BoolVar(&withRules, "rules", true, "also report the rule prefilters' effect (what each rejects, and F1 of rules+model)")
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "config file whose rules section to use (default: built-in defaults)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -49,7 +50,7 @@ The same data, options and seed always give the same files.`,
 				return fmt.Errorf("eval paragraphs: %w", err)
 			}
 			for name, ps := range map[string][]evaluate.Paragraph{"clean.jsonl": sets.Clean, "bad.jsonl": sets.Bad, "replaced.jsonl": sets.Replaced} {
-				if err := writeParagraphs(filepath.Join(out, name), ps); err != nil {
+				if err := writeFile(filepath.Join(out, name), func(w io.Writer) error { return evaluate.WriteParagraphs(w, ps) }); err != nil {
 					return fmt.Errorf("eval paragraphs: %w", err)
 				}
 			}
@@ -72,7 +73,9 @@ The same data, options and seed always give the same files.`,
 	return cmd
 }
 
-func writeParagraphs(path string, ps []evaluate.Paragraph) (err error) {
+// writeFile creates path and fills it with write, reporting a failed close
+// (a full disk shows there) when write succeeded.
+func writeFile(path string, write func(io.Writer) error) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -82,5 +85,5 @@ func writeParagraphs(path string, ps []evaluate.Paragraph) (err error) {
 			err = cerr
 		}
 	}()
-	return evaluate.WriteParagraphs(f, ps)
+	return write(f)
 }
