@@ -22,6 +22,10 @@ type Options struct {
 	// Unquantized, Unpruned and UnprunedFP32 are ONNX files of the same
 	// model family, run through qegate's scorer as peers.
 	Unquantized, Unpruned, UnprunedFP32 string
+	// L4 is the model directory of the 4-layer tier (models/l4), run
+	// through qegate's scorer as a peer: the speed a user gains by
+	// choosing it, and the previous default's speed side by side.
+	L4 string
 	// E2E measures end to end through the in-process Kafka broker, with
 	// Partitions input partitions.
 	E2E        bool

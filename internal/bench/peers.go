@@ -47,6 +47,11 @@ func (m *measurement) peers() error {
 				return externalPeer(ctx, o.Hugot, nil, modelDir, sub, o, first, callPairs, cores,
 					"hugot v0.7.0 (ORT backend, Rust tokenizer): TextClassificationPipeline, one session, intra-op threads = cores")
 			}
+		case "l4":
+			sub = pairs
+			run = func(bool) *Peer {
+				return modelPeer(ctx, o.L4, sub, o, callPairs, defSessions, defThreads, "4-layer tier (models/l4: model 1.0.0, DA only), qegate's scorer and layout")
+			}
 		case "unquantized":
 			run = func(bool) *Peer {
 				return variantPeer(ctx, modelDir, o.Unquantized, sub, o, callPairs, defSessions, defThreads, "same pruned model, fp32 weights, qegate's scorer")
@@ -60,7 +65,7 @@ func (m *measurement) peers() error {
 				return variantPeer(ctx, modelDir, o.UnprunedFP32, sub, o, callPairs, defSessions, defThreads, "unpruned 12-layer model, fp32 (the paper's baseline), qegate's scorer")
 			}
 		default:
-			return fmt.Errorf("bench: unknown peer %q (python_ort, hugot, unquantized, unpruned, unpruned_fp32)", p)
+			return fmt.Errorf("bench: unknown peer %q (python_ort, hugot, l4, unquantized, unpruned, unpruned_fp32)", p)
 		}
 		m.progress("peer %s (%d pairs, %d rounds)", p, len(sub), rounds)
 		prev, err := m.ref(sub)
@@ -165,7 +170,23 @@ func variantPeer(ctx context.Context, modelDir, onnx string, pairs []qe.Pair, o 
 		return peer
 	}
 	peer.Note = onnx
-	sub := pairs
+	return scorerPeer(ctx, dir, pairs, o, batch, sessions, threads, peer)
+}
+
+// modelPeer runs another model directory (its own tokenizer and manifest)
+// through qegate's scorer in the same layout: a model tier side by side.
+func modelPeer(ctx context.Context, modelDir string, pairs []qe.Pair, o Options, batch, sessions, threads int, what string) *Peer {
+	peer := &Peer{What: what, Batch: scorer.DefaultMaxBatch, Threads: sessions * threads, Note: modelDir}
+	if _, err := os.Stat(filepath.Join(modelDir, scorer.ModelFile)); err != nil {
+		peer.Error = "not found: " + filepath.Join(modelDir, scorer.ModelFile)
+		return peer
+	}
+	return scorerPeer(ctx, modelDir, pairs, o, batch, sessions, threads, peer)
+}
+
+// scorerPeer measures the model in dir with qegate's scorer: batch-1
+// latency and the throughput of the layout, filled into peer.
+func scorerPeer(ctx context.Context, dir string, sub []qe.Pair, o Options, batch, sessions, threads int, peer *Peer) *Peer {
 	lat, _, err := measureBatch1(dir, sub[:min(len(sub), max(16, o.LatencyN/3))])
 	if err != nil {
 		peer.Error = err.Error()
