@@ -21,7 +21,8 @@ import (
 //     after an abbreviation (Dr., z.B., т.е., a one-letter word such as an
 //     initial, a word with an inner dot) and, in languages that write ordinals with
 //     a dot (de, et, ...), after a number of one or two digits;
-//   - after ! or ? directly followed by a CJK character;
+//   - after ! or ? directly followed by a CJK character, and after . (with
+//     any closers) between two CJK characters;
 //   - at a blank line;
 //
 // but never before the first letter or digit: "... and so" is one sentence.
@@ -68,7 +69,9 @@ func Split(text, lang string) []Span {
 				continue
 			}
 			next, _ := utf8.DecodeRuneInString(text[end:])
-			if (r == '!' || r == '?') && end == j && isCJK(next) {
+			if (r == '!' || r == '?') && end == j && isCJK(next) || r == '.' && cjkBefore(text, i) && (isCJK(next) || isOpener(next)) {
+				// CJK text has no space between sentences; MT into Chinese
+				// often writes an ASCII full stop ("租用.法国的").
 				emit(end)
 				i = end
 				continue
@@ -221,6 +224,22 @@ func isSoftStop(r rune) bool {
 func isCloser(r rune) bool {
 	switch r {
 	case '"', '\'', ')', ']', '}', '»', '”', '’', '」', '』', '）', '】', '》', '〉', '›':
+		return true
+	}
+	return false
+}
+
+// cjkBefore reports whether the character before text[i] is a CJK one.
+func cjkBefore(text string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(text[:i])
+	return isCJK(r)
+}
+
+// isOpener reports opening quotes and brackets, which start the sentence
+// they precede.
+func isOpener(r rune) bool {
+	switch r {
+	case '“', '‘', '「', '『', '（', '【', '《', '〈', '(', '[', '«':
 		return true
 	}
 	return false
