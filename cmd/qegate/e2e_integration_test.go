@@ -266,6 +266,7 @@ log:
 	seen := map[string][]string{}
 	reasons := map[string]int{}
 	rulesHit := map[string]int{}
+	criticalHit := 0
 	for _, topic := range outputs {
 		msgs, err := kafkaread.Topic(ctx, []string{b.Addr()}, topic)
 		if err != nil {
@@ -296,11 +297,24 @@ log:
 					Threshold    *float64 `json:"threshold"`
 					Model        string   `json:"model"`
 					ModelVersion string   `json:"model_version"`
+					// Critical and CriticalThreshold come with models that
+					// have a critical-error output; at or above the
+					// threshold the pair is rejected with a reason.
+					Critical          *float64 `json:"critical"`
+					CriticalThreshold *float64 `json:"critical_threshold"`
 				} `json:"qe"`
 			}
-			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE == nil || (v.QE.Rule == "") != (v.QE.Score != nil && v.QE.Threshold != nil) || (v.QE.Rule != "") != (v.QE.Reason != "") ||
-				v.QE.Model == "" || v.QE.ModelVersion == "" || (v.QE.Label != "acceptable" && v.QE.Label != "rejected") {
+			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE == nil {
 				t.Fatalf("output %s on %s lacks the qe object: %s", id, topic, m.Value)
+			}
+			flagged := v.QE.Critical != nil && v.QE.CriticalThreshold != nil && *v.QE.Critical >= *v.QE.CriticalThreshold
+			if (v.QE.Rule == "") != (v.QE.Score != nil && v.QE.Threshold != nil) || (v.QE.Rule != "" || flagged) != (v.QE.Reason != "") ||
+				flagged && v.QE.Label != "rejected" || (v.QE.Critical != nil) != (len(header(m, qe.HeaderCritical)) > 0) ||
+				v.QE.Model == "" || v.QE.ModelVersion == "" || (v.QE.Label != "acceptable" && v.QE.Label != "rejected") {
+				t.Fatalf("output %s on %s has a malformed qe object: %s", id, topic, m.Value)
+			}
+			if flagged {
+				criticalHit++
 			}
 			if v.ID != id || v.Origin != "e2e" {
 				t.Fatalf("input fields not preserved on %s: %s", topic, m.Value)
@@ -347,8 +361,8 @@ log:
 	if len(reasons) < 8 {
 		t.Fatalf("want at least 8 distinct dead-letter reasons, got %v", reasons)
 	}
-	t.Logf("rule prefilter rejections: %v", rulesHit)
-	checkMetrics(t, families, seen, len(lines), rulesHit)
+	t.Logf("rule prefilter rejections: %v; critical errors: %d", rulesHit, criticalHit)
+	checkMetrics(t, families, seen, len(lines), rulesHit, criticalHit)
 	// kcat, a third-party client, reads the dead letters' headers back too.
 	out := b.Kcat(t, "-C", "-t", "qegate.deadletter", "-e", "-q", "-f", "%k %h\n")
 	if n := strings.Count(out, "qe-error="); n != len(badIDs) {
@@ -455,7 +469,7 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 // checkMetrics holds the scraped counters to what the topics hold: routes
 // per qegate_messages_total, one score per scored message, one latency
 // per message, no lag, the model named.
-func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[string][]string, total int, rulesHit map[string]int) {
+func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[string][]string, total int, rulesHit map[string]int, critical int) {
 	t.Helper()
 	want := map[string]float64{}
 	for _, topics := range seen {
@@ -510,6 +524,13 @@ func checkMetrics(t *testing.T, fams map[string]*dto.MetricFamily, seen map[stri
 		if m.GetGauge().GetValue() != 0 {
 			t.Fatalf("consumer lag %v after everything was committed: %v", m.GetGauge().GetValue(), m.GetLabel())
 		}
+	}
+	var flagged float64
+	for _, m := range fams["qegate_critical_total"].GetMetric() {
+		flagged += m.GetCounter().GetValue()
+	}
+	if int(flagged) != critical {
+		t.Fatalf("qegate_critical_total = %v, topics hold %d outputs flagged critical", flagged, critical)
 	}
 	if len(fams["qegate_model_info"].GetMetric()) != 1 {
 		t.Fatalf("qegate_model_info: %v", fams["qegate_model_info"])
