@@ -48,7 +48,7 @@ The same data, options and seed always give the same files.`,
 				return fmt.Errorf("eval failures: %w", err)
 			}
 			for name, cs := range map[string][]evaluate.Case{"unrelated.jsonl": sets.Unrelated, "cut.jsonl": sets.Cut, "good.jsonl": sets.Good} {
-				if err := writeFile(filepath.Join(out, name), func(w io.Writer) error { return evaluate.WriteCases(w, cs) }); err != nil {
+				if err := writeFile(filepath.Join(out, name), func(w io.Writer) error { return evaluate.WriteJSONL(w, cs) }); err != nil {
 					return fmt.Errorf("eval failures: %w", err)
 				}
 			}

@@ -50,7 +50,7 @@ The same data, options and seed always give the same files.`,
 				return fmt.Errorf("eval paragraphs: %w", err)
 			}
 			for name, ps := range map[string][]evaluate.Paragraph{"clean.jsonl": sets.Clean, "bad.jsonl": sets.Bad, "replaced.jsonl": sets.Replaced} {
-				if err := writeFile(filepath.Join(out, name), func(w io.Writer) error { return evaluate.WriteParagraphs(w, ps) }); err != nil {
+				if err := writeFile(filepath.Join(out, name), func(w io.Writer) error { return evaluate.WriteJSONL(w, ps) }); err != nil {
 					return fmt.Errorf("eval paragraphs: %w", err)
 				}
 			}
@@ -71,19 +71,4 @@ The same data, options and seed always give the same files.`,
 	_ = cmd.MarkFlagRequired("data") // the flags exist, so these cannot fail
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
-}
-
-// writeFile creates path and fills it with write, reporting a failed close
-// (a full disk shows there) when write succeeded.
-func writeFile(path string, write func(io.Writer) error) (err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}()
-	return write(f)
 }

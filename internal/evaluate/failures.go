@@ -2,9 +2,7 @@ package evaluate
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 )
@@ -129,16 +127,4 @@ func roundDiv(n, d int) int {
 		return q + 1
 	}
 	return q
-}
-
-// WriteCases writes cases as JSONL.
-func WriteCases(w io.Writer, cs []Case) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, c := range cs {
-		if err := enc.Encode(c); err != nil {
-			return fmt.Errorf("write case %s: %w", c.ID, err)
-		}
-	}
-	return nil
 }

@@ -73,8 +73,8 @@ func TestBuildFailures(t *testing.T) {
 		t.Fatal("another seed gave the same unrelated pairs")
 	}
 	var buf bytes.Buffer
-	if err := WriteCases(&buf, sets.Good[:1]); err != nil || !strings.HasPrefix(buf.String(), `{"id":"en-de-2-good","src":"Sen0.","mt":"one two three four five six seven","src_lang":"en","tgt_lang":"de","set":"good","line":2}`) {
-		t.Fatalf("WriteCases: %v %q", err, buf.String())
+	if err := WriteJSONL(&buf, sets.Good[:1]); err != nil || !strings.HasPrefix(buf.String(), `{"id":"en-de-2-good","src":"Sen0.","mt":"one two three four five six seven","src_lang":"en","tgt_lang":"de","set":"good","line":2}`) {
+		t.Fatalf("WriteJSONL: %v %q", err, buf.String())
 	}
 }
 

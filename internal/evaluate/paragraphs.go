@@ -2,9 +2,7 @@ package evaluate
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 )
 
@@ -158,18 +156,6 @@ func sortedCopy(s []int) []int {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
-}
-
-// WriteParagraphs writes paragraphs as JSONL.
-func WriteParagraphs(w io.Writer, ps []Paragraph) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, p := range ps {
-		if err := enc.Encode(p); err != nil {
-			return fmt.Errorf("write paragraph %s: %w", p.ID, err)
-		}
-	}
-	return nil
 }
 
 // splitMix is SplitMix64: a tiny generator whose sequence is fixed by its

@@ -93,7 +93,7 @@ func TestBuildParagraphs(t *testing.T) {
 		t.Fatal("the draw is not a function of the seed")
 	}
 	var buf bytes.Buffer
-	if err := WriteParagraphs(&buf, clean[:1]); err != nil {
+	if err := WriteJSONL(&buf, clean[:1]); err != nil {
 		t.Fatal(err)
 	}
 	var back Paragraph
