@@ -93,7 +93,8 @@ def build_v2(out="models/default", layers=6, epochs=1, threads=None, name=None):
 
     long-run --v2 (DA rows + synthetic failures + HTER + critical errors; resumable, state in
     <work dir>/<name>/) -> ship --task v2 (export, int8, thresholds on dev, critical thresholds
-    on CED dev) -> full-vocab -> glassbox (the stacking block over the MT system's score).
+    on CED dev) -> full-vocab -> static-int8 (fixed activation scales: batch-invariant scores,
+    2.1.0) -> glassbox (the stacking block over the MT system's score).
     Every step but the training takes minutes; rerunning after an interruption resumes."""
     from . import glassbox
     from .augment import Extras
@@ -101,6 +102,7 @@ def build_v2(out="models/default", layers=6, epochs=1, threads=None, name=None):
     from .longrun import long_run, run_dir
     from .scriptsample import reference_pairs
     from .ship import ship
+    from .staticq import static_int8
     name = name or f"v2_L{layers}"
     long_run(name, layers=layers, epochs=epochs, threads=threads or torch.get_num_threads(),
              ckpt_minutes=8.0, extras=Extras.v2())
@@ -108,4 +110,5 @@ def build_v2(out="models/default", layers=6, epochs=1, threads=None, name=None):
     ship(os.path.join(d, f"res_{name}.json"), os.path.join(d, f"w_{name}.pt"), layers, out,
          carry_dir(v2=True), task="v2", name=f"qegate-e5s-L{layers}-v2")
     restore(out, extra_reference=reference_pairs(per_script=2))
+    static_int8(out, version="2.1.0")
     glassbox.run(out, write=True, reference=os.path.join(out, "glassbox_reference.jsonl"))

