@@ -84,6 +84,11 @@ type Manifest struct {
 	// file does not match it: a corrupted model.onnx (a flipped bit in its
 	// weights) still parses as a graph and scores without an error.
 	SHA256 string `json:"sha256"`
+	// BatchInvariant says a pair's outputs do not depend on the rows run
+	// with it (up to float rounding): the recipe froze the int8 activation
+	// scales (`qegate-train static-int8`), so Config.MaxBatch above 1
+	// changes no score (TestBatchInvariance).
+	BatchInvariant bool `json:"batch_invariant"`
 	// LatencyMsBatch1 is the recipe's measured batch-1 latency.
 	LatencyMsBatch1 float64 `json:"latency_ms_batch1"`
 	// Glassbox, when present, combines the outputs with a pair's MT score

@@ -44,7 +44,8 @@ func checkParity(t *testing.T, dir string) {
 	recs := readReference(t, filepath.Join(dir, "reference.jsonl"))
 	// The recipe scores the reference at batch 1 (train/qegate_train/
 	// reference.py): with dynamic int8 quantization, activation scales span
-	// the whole padded batch, so only batch 1 is comparable.
+	// the whole padded batch, so only batch 1 is comparable (a
+	// batch-invariant model is held to more in TestBatchInvariance).
 	s := newScorer(t, Config{ModelDir: dir, MaxBatch: 1})
 	problems, worst, err := parityProblems(s, recs)
 	if err != nil {

@@ -22,13 +22,22 @@ import (
 // ErrClosed is returned by calls on a closed Scorer.
 var ErrClosed = errors.New("scorer: closed")
 
-// DefaultMaxBatch is the number of rows per ONNX Runtime run when
-// Config.MaxBatch is zero. One row per run: on CPU the small default model
-// scores as many pairs per second per core at batch 1 as at any batch size
-// (docs/BENCHMARKS.md), and batch 1 has no padding and gives every pair the
-// score it gets alone; with dynamic int8 quantization a batched pair's score
-// depends on its batch mates (activation scales span the padded batch).
+// DefaultMaxBatch is the most rows per ONNX Runtime run when Config.MaxBatch
+// is zero. One, by measurement: on 2 cores with 2 MB of L2 each, the 6-layer
+// default model scores as many pairs per second and per core one row per
+// run as with any length-bucketed batch (up to 8 rows and 256 tokens per
+// run it is within a few percent, under the padding the batches add), and
+// one row per run needs no padding (docs/BENCHMARKS.md, rows per run).
+// Machines where more rows per run pay can raise model.max_batch: with a
+// batch-invariant model (Manifest.BatchInvariant) that changes no score.
 const DefaultMaxBatch = 1
+
+// DefaultMaxBatchTokens bounds a run's padded size (rows x its longest row)
+// when Config.MaxBatchTokens is zero. Past a few hundred tokens the per-pair
+// cost of a run grows on CPUs with ~2 MB of L2 per core: the activations of
+// the widest layer (tokens x 1536 floats) no longer fit in cache, and every
+// elementwise op goes to memory (docs/BENCHMARKS.md, rows per run).
+const DefaultMaxBatchTokens = 256
 
 // Config configures New. Every zero value picks a documented default. The
 // tagged fields are the model section of the configuration; the others are
@@ -68,10 +77,16 @@ type Config struct {
 	// MaxLen bounds a pair's encoding, special tokens included. Zero: the
 	// manifest's max_len; otherwise it must lie in [4, max_len].
 	MaxLen int `mapstructure:"max_len"`
-	// MaxBatch is the most rows per ORT run; longer batches are sorted by
+	// MaxBatch is the most rows per ORT run: a call's rows are sorted by
 	// length and split into even chunks that run concurrently on free
-	// sessions. Zero: DefaultMaxBatch.
-	MaxBatch int `mapstructure:"-"`
+	// sessions. Zero: DefaultMaxBatch. Above 1 with a model that is not
+	// batch-invariant (Manifest.BatchInvariant), a pair's scores depend on
+	// the pairs run with it.
+	MaxBatch int `mapstructure:"max_batch"`
+	// MaxBatchTokens bounds a run's padded size, rows x its longest row
+	// (a longer row runs alone). Zero: DefaultMaxBatchTokens; negative: no
+	// bound, runs are cut by MaxBatch only.
+	MaxBatchTokens int `mapstructure:"max_batch_tokens"`
 	// MaxInputBytes, when positive, cuts each text to about that many bytes
 	// (at whitespace where possible) before tokenization, bounding the cost
 	// of huge messages (~1 s of CPU per MB). Zero or negative: never cut,
@@ -110,7 +125,8 @@ type Scorer struct {
 	pool       *sessionPool
 	spec       sessionSpec
 	pad        int64
-	maxBatch   int
+	maxBatch   int // rows per ORT run, at most
+	maxTokens  int // padded tokens per ORT run, at most; <= 0: no bound
 	thresholds atomic.Pointer[Thresholds]
 	model      qe.ModelID // what every Result names
 
@@ -145,9 +161,12 @@ func New(cfg Config) (*Scorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scorer{man: man, pad: man.SpecialTokens.PAD, maxBatch: cfg.MaxBatch}
+	s := &Scorer{man: man, pad: man.SpecialTokens.PAD, maxBatch: cfg.MaxBatch, maxTokens: cfg.MaxBatchTokens}
 	if s.maxBatch == 0 {
 		s.maxBatch = DefaultMaxBatch
+	}
+	if s.maxTokens == 0 {
+		s.maxTokens = DefaultMaxBatchTokens
 	}
 	if cfg.Output == "" {
 		cfg.Output = man.DefaultOutput
@@ -454,11 +473,11 @@ func (s *Scorer) Infer(ctx context.Context, b *Batch) ([][]float32, error) {
 	return s.infer(ctx, b, true)
 }
 
-// infer runs b in chunks of at most maxBatch rows. Rows are grouped by
-// length first (length bucketing): each chunk holds rows of similar length,
-// so padding to the chunk's longest row wastes little; results are
-// scattered back to input order. With transform, rows hold the transformed
-// outputs in manifest order; without, the raw ONNX columns.
+// infer runs b in chunks (see runPlan): rows are grouped by length first
+// (length bucketing), so each chunk holds rows of similar length and padding
+// to the chunk's longest row wastes little; results are scattered back to
+// input order. With transform, rows hold the transformed outputs in
+// manifest order; without, the raw ONNX columns.
 func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float32, error) {
 	n, k := len(b.rows), len(s.man.Outputs)
 	flat := make([]float32, n*k)
@@ -469,28 +488,26 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 	if n == 0 {
 		return outs, nil
 	}
-	order := lengthOrder(b.rows)
-	size, chunks := chunkPlan(n, s.maxBatch)
-	if chunks == 1 {
-		if err := s.runChunk(ctx, b.rows, order, flat, transform); err != nil {
+	plan := runPlan(b.rows, lengthOrder(b.rows), s.maxBatch, s.maxTokens)
+	if len(plan) == 1 {
+		if err := s.runChunk(ctx, b.rows, plan[0], flat, transform); err != nil {
 			return nil, err
 		}
 		return outs, nil
 	}
 	// Chunks run concurrently on free sessions by at most one goroutine
 	// per session.
-	errs := make([]error, chunks)
+	errs := make([]error, len(plan))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(chunks, s.spec.sessions) {
+	for range min(len(plan), s.spec.sessions) {
 		wg.Go(func() {
 			for {
 				c := int(next.Add(1) - 1)
-				if c >= chunks {
+				if c >= len(plan) {
 					return
 				}
-				lo, hi := c*size, min((c+1)*size, n)
-				errs[c] = s.runChunk(ctx, b.rows, order[lo:hi], flat, transform)
+				errs[c] = s.runChunk(ctx, b.rows, plan[c], flat, transform)
 			}
 		})
 	}
@@ -503,8 +520,34 @@ func (s *Scorer) infer(ctx context.Context, b *Batch, transform bool) ([][]float
 	return outs, nil
 }
 
-// chunkPlan splits n rows into even chunks of at most maxBatch rows (33
-// rows at MaxBatch 32 run as 17 + 16, not 32 + 1): the chunk size and count.
+// runPlan cuts order (row indices sorted by length) into the chunks of one
+// ORT run each. First into segments whose padded size, rows x the longest
+// row, stays within maxTokens (<= 0: no bound; a longer row is a segment of
+// its own), then each segment into even chunks of at most maxBatch rows (33
+// rows at MaxBatch 32 run as 17 + 16, not 32 + 1). The chunks are
+// subslices of order.
+func runPlan(rows [][]int64, order []int, maxBatch, maxTokens int) [][]int {
+	var plan [][]int
+	for lo := 0; lo < len(order); {
+		hi := lo + 1
+		if maxTokens > 0 {
+			for hi < len(order) && (hi-lo+1)*len(rows[order[hi]]) <= maxTokens {
+				hi++
+			}
+		} else {
+			hi = len(order)
+		}
+		size, chunks := chunkPlan(hi-lo, maxBatch)
+		for c := range chunks {
+			plan = append(plan, order[lo+c*size:min(lo+(c+1)*size, hi)])
+		}
+		lo = hi
+	}
+	return plan
+}
+
+// chunkPlan splits n rows into even chunks of at most maxBatch rows: the
+// chunk size and count.
 func chunkPlan(n, maxBatch int) (size, chunks int) {
 	if n == 0 {
 		return 0, 0
@@ -515,13 +558,12 @@ func chunkPlan(n, maxBatch int) (size, chunks int) {
 }
 
 // Padding returns the token positions Infer would run b with: the real
-// tokens and the positions of its padded chunks (length-bucketed, at most
-// Config.MaxBatch rows each), so that 1 - real/padded is the padding share.
-func (s *Scorer) Padding(b *Batch) (real, padded int) {
-	order := lengthOrder(b.rows)
-	size, chunks := chunkPlan(len(order), s.maxBatch)
-	for c := range chunks {
-		idx := order[c*size : min((c+1)*size, len(order))]
+// tokens and the positions of its padded chunks (length-bucketed, within
+// the run limits), so that 1 - real/padded is the padding share; runs is
+// the number of ORT runs.
+func (s *Scorer) Padding(b *Batch) (real, padded, runs int) {
+	plan := runPlan(b.rows, lengthOrder(b.rows), s.maxBatch, s.maxTokens)
+	for _, idx := range plan {
 		longest := 0
 		for _, i := range idx {
 			real += len(b.rows[i])
@@ -529,7 +571,13 @@ func (s *Scorer) Padding(b *Batch) (real, padded int) {
 		}
 		padded += longest * len(idx)
 	}
-	return real, padded
+	return real, padded, len(plan)
+}
+
+// RunLimits returns the most rows and padded tokens per ORT run (tokens <=
+// 0: no bound), after defaults.
+func (s *Scorer) RunLimits() (rows, tokens int) {
+	return s.maxBatch, s.maxTokens
 }
 
 // lengthOrder returns the row indices sorted by row length (stable).

@@ -192,18 +192,55 @@ func TestChunkPlan(t *testing.T) {
 	}
 }
 
+func TestRunPlan(t *testing.T) {
+	rowsOf := func(lens ...int) [][]int64 {
+		rows := make([][]int64, len(lens))
+		for i, n := range lens {
+			rows[i] = make([]int64, n)
+		}
+		return rows
+	}
+	for _, tc := range []struct {
+		name                string
+		lens                []int
+		maxBatch, maxTokens int
+		want                [][]int // row indices per run
+	}{
+		{"no token bound: even chunks", []int{1, 2, 3, 4, 5}, 4, -1, [][]int{{0, 1, 2}, {3, 4}}},
+		{"token bound cuts before the row limit", []int{10, 10, 20, 20, 40}, 8, 40, [][]int{{0, 1}, {2, 3}, {4}}},
+		{"a row over the bound runs alone", []int{5, 100, 5}, 8, 64, [][]int{{0, 2}, {1}}},
+		{"segments split evenly by rows", []int{2, 2, 2, 2, 2}, 2, 100, [][]int{{0, 1}, {2, 3}, {4}}},
+		{"one row per run", []int{3, 1, 2}, 1, 256, [][]int{{1}, {2}, {0}}},
+		{"empty", nil, 8, 256, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := rowsOf(tc.lens...)
+			got := runPlan(rows, lengthOrder(rows), tc.maxBatch, tc.maxTokens)
+			if len(got) != len(tc.want) {
+				t.Fatalf("runPlan = %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if !slices.Equal(got[i], tc.want[i]) {
+					t.Fatalf("runPlan = %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
 func TestPadding(t *testing.T) {
 	// Rows of lengths 5, 2, 5, 1 sorted to 1, 2, 5, 5.
 	b := &Batch{rows: [][]int64{make([]int64, 5), make([]int64, 2), make([]int64, 5), make([]int64, 1)}}
-	for _, tc := range []struct{ maxBatch, real, padded int }{
-		{1, 13, 13}, // one row per run: no padding
-		{2, 13, 14}, // {1, 2} -> 2+2, {5, 5} -> 10
-		{3, 13, 14}, // even chunks of 2, as above
-		{4, 13, 20}, // one run of 4 rows padded to 5
+	for _, tc := range []struct{ maxBatch, maxTokens, real, padded, runs int }{
+		{1, -1, 13, 13, 4}, // one row per run: no padding
+		{2, -1, 13, 14, 2}, // {1, 2} -> 2+2, {5, 5} -> 10
+		{3, -1, 13, 14, 2}, // even chunks of 2, as above
+		{4, -1, 13, 20, 1}, // one run of 4 rows padded to 5
+		{4, 9, 13, 14, 3},  // 2 rows x 5 > 9 tokens: {1, 2}, {5}, {5}
 	} {
-		s := &Scorer{maxBatch: tc.maxBatch}
-		if real, padded := s.Padding(b); real != tc.real || padded != tc.padded {
-			t.Errorf("MaxBatch %d: Padding = %d, %d; want %d, %d", tc.maxBatch, real, padded, tc.real, tc.padded)
+		s := &Scorer{maxBatch: tc.maxBatch, maxTokens: tc.maxTokens}
+		if real, padded, runs := s.Padding(b); real != tc.real || padded != tc.padded || runs != tc.runs {
+			t.Errorf("MaxBatch %d, tokens %d: Padding = %d, %d, %d; want %d, %d, %d", tc.maxBatch, tc.maxTokens, real, padded, runs, tc.real, tc.padded, tc.runs)
 		}
 	}
 }

@@ -67,6 +67,7 @@ def main():
     ap.add_argument("--bos", type=int, default=0)
     ap.add_argument("--pad", type=int, default=1)
     ap.add_argument("--eos", type=int, default=2)
+    ap.add_argument("--outputs", type=int, default=3, help="unused (the graph says)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", default="1,32", help="comma-separated batch sizes; pairs_per_s is the best")
     ap.add_argument("--latency-pairs", type=int, default=300)

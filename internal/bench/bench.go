@@ -87,13 +87,16 @@ type Latency struct {
 
 // Layout is how the scorer runs: Sessions concurrent runs (slots over one
 // shared ORT session, or Separate sessions) of Threads intra-op threads
-// each, Spinning or not, fed by Callers goroutines.
+// each, Spinning or not, fed by Callers goroutines, with at most RunTokens
+// padded tokens per ORT run (Config.MaxBatchTokens: 0 the scorer's default,
+// negative no bound).
 type Layout struct {
-	Sessions int  `json:"sessions"`
-	Threads  int  `json:"threads"`
-	Callers  int  `json:"callers"`
-	Separate bool `json:"separate_sessions,omitempty"`
-	Spinning bool `json:"spinning,omitempty"`
+	Sessions  int  `json:"sessions"`
+	Threads   int  `json:"threads"`
+	Callers   int  `json:"callers"`
+	Separate  bool `json:"separate_sessions,omitempty"`
+	Spinning  bool `json:"spinning,omitempty"`
+	RunTokens int  `json:"run_tokens,omitempty"`
 }
 
 func (l Layout) String() string {
@@ -108,7 +111,14 @@ func (l Layout) String() string {
 	if l.Spinning {
 		s += " spinning"
 	}
-	return fmt.Sprintf("%s, %d callers", s, l.Callers)
+	s = fmt.Sprintf("%s, %d callers", s, l.Callers)
+	switch {
+	case l.RunTokens < 0:
+		s += ", no token bound"
+	case l.RunTokens > 0:
+		s += fmt.Sprintf(", <= %d tokens/run", l.RunTokens)
+	}
+	return s
 }
 
 // GridPoint is one throughput run: Score calls of CallPairs pairs on a
@@ -128,6 +138,9 @@ type GridPoint struct {
 	// this point: each call's pairs length-bucketed into chunks of at most
 	// RunBatch rows, each chunk padded to its longest row.
 	PaddingShare float64 `json:"padding_share"`
+	// RowsPerRun is the mean rows per ORT run actually made: RunBatch is
+	// only the bound, and the token bound cuts runs of long rows shorter.
+	RowsPerRun float64 `json:"rows_per_run"`
 }
 
 // Peer is one alternative measured in the same run on the same pairs.

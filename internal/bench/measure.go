@@ -59,7 +59,7 @@ func Run(ctx context.Context, o Options, logw io.Writer) (*Result, error) {
 	res.Model, res.Batch1, res.LatencyMsP50Batch1 = name, lat, lat.TotalP50
 	res.ORT = ort.GetVersion()
 
-	m.defSessions, m.defThreads = scorerDefaults(modelDir)
+	m.defSessions, m.defThreads, m.defRows = scorerDefaults(modelDir)
 	if err := m.grid(); err != nil {
 		return nil, err
 	}
@@ -104,8 +104,9 @@ type measurement struct {
 	cores    int
 	// callPairs is the pairs per Score call (the engine's batch).
 	callPairs int
-	// defSessions and defThreads are the scorer's default layout.
-	defSessions, defThreads int
+	// defSessions and defThreads are the scorer's default layout, defRows
+	// its default rows per ORT run for the model.
+	defSessions, defThreads, defRows int
 }
 
 func (m *measurement) progress(format string, args ...any) {
@@ -139,16 +140,19 @@ func (m *measurement) grid() error {
 		layouts = append(layouts, Layout{Sessions: 1, Threads: m.cores, Callers: 2, Spinning: true})
 	}
 	head := Layout{Sessions: m.defSessions, Threads: m.defThreads, Callers: m.defSessions + 1}
+	// The gate's layout once more without the token bound: what rows per
+	// run cost when nothing keeps a run's activations in cache.
+	layouts = append(layouts, Layout{Sessions: m.defSessions, Threads: m.defThreads, Callers: m.defSessions + 1, RunTokens: -1})
 	for _, l := range layouts {
 		for _, mb := range runBatches {
 			sc, err := scorer.New(scorer.Config{ModelDir: m.modelDir, Sessions: l.Sessions, IntraOpThreads: l.Threads,
-				SeparateSessions: l.Separate, Spinning: l.Spinning, MaxBatch: mb})
+				SeparateSessions: l.Separate, Spinning: l.Spinning, MaxBatch: mb, MaxBatchTokens: l.RunTokens})
 			if err != nil {
 				return err
 			}
 			gp, err := measureThroughput(m.ctx, sc, m.pairs, m.callPairs, l.Callers, m.o.MinSeconds)
 			if err == nil {
-				gp.PaddingShare, err = runPadding(sc, m.pairs, m.callPairs)
+				gp.PaddingShare, gp.RowsPerRun, err = runPadding(sc, m.pairs, m.callPairs)
 			}
 			sc.Close()
 			if err != nil {
@@ -157,7 +161,7 @@ func (m *measurement) grid() error {
 			gp.Layout, gp.RunBatch = l, mb
 			m.progress("%s, %d rows per ORT run: %.1f pairs/s", l, mb, gp.PairsPerS)
 			m.res.Grid = append(m.res.Grid, gp)
-			if l == head && mb == scorer.DefaultMaxBatch {
+			if l == head && mb == m.defRows {
 				m.res.Headline, m.res.PairsPerS = gp, gp.PairsPerS
 				m.res.HeadlineSamples = append(m.res.HeadlineSamples, gp.PairsPerS)
 			}
@@ -166,13 +170,17 @@ func (m *measurement) grid() error {
 	return nil
 }
 
-func scorerDefaults(modelDir string) (int, int) {
+// scorerDefaults returns the scorer's default layout and rows per ORT run
+// for the model.
+func scorerDefaults(modelDir string) (sessions, threads, rows int) {
 	sc, err := scorer.New(scorer.Config{ModelDir: modelDir})
 	if err != nil {
-		return 1, runtime.NumCPU()
+		return 1, runtime.NumCPU(), 1
 	}
 	defer sc.Close()
-	return sc.PoolSize()
+	sessions, threads = sc.PoolSize()
+	rows, _ = sc.RunLimits()
+	return sessions, threads, rows
 }
 
 // measureBatch1 is the paper's Table 1 protocol: one pair at a time on one
@@ -275,21 +283,22 @@ func measureThroughput(ctx context.Context, sc *scorer.Scorer, pairs []qe.Pair, 
 }
 
 // runPadding is the share of padded positions in the ORT runs of sc (its
-// MaxBatch and length bucketing) when pairs come in calls of batch pairs.
-func runPadding(sc *scorer.Scorer, pairs []qe.Pair, batch int) (float64, error) {
-	real, padded := 0, 0
+// run limits and length bucketing) when pairs come in calls of batch
+// pairs, and the mean rows per run.
+func runPadding(sc *scorer.Scorer, pairs []qe.Pair, batch int) (share, rowsPerRun float64, err error) {
+	real, padded, runs := 0, 0, 0
 	for i := 0; i < len(pairs); i += batch {
 		b, err := sc.Encode(pairs[i:min(i+batch, len(pairs))])
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		r, p := sc.Padding(b)
-		real, padded = real+r, padded+p
+		r, p, n := sc.Padding(b)
+		real, padded, runs = real+r, padded+p, runs+n
 	}
 	if padded == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	return 1 - float64(real)/float64(padded), nil
+	return 1 - float64(real)/float64(padded), float64(len(pairs)) / float64(runs), nil
 }
 
 // paddingShare is the share of padded positions when pairs are batched in

@@ -140,7 +140,7 @@ func qegateRef(ctx context.Context, modelDir string, pairs []qe.Pair, o Options,
 // variantPeer runs another ONNX file of the same model family through
 // qegate's own scorer (same tokenizer, manifest and layout).
 func variantPeer(ctx context.Context, modelDir, onnx string, pairs []qe.Pair, o Options, batch, sessions, threads int, what string) *Peer {
-	peer := &Peer{What: what, Batch: scorer.DefaultMaxBatch, Threads: sessions * threads} // Batch: rows per ORT run
+	peer := &Peer{What: what, Threads: sessions * threads} // Batch: rows per ORT run, set by scorerPeer
 	if onnx == "" {
 		peer.Error = "no ONNX file given"
 		return peer
@@ -176,7 +176,7 @@ func variantPeer(ctx context.Context, modelDir, onnx string, pairs []qe.Pair, o 
 // modelPeer runs another model directory (its own tokenizer and manifest)
 // through qegate's scorer in the same layout: a model tier side by side.
 func modelPeer(ctx context.Context, modelDir string, pairs []qe.Pair, o Options, batch, sessions, threads int, what string) *Peer {
-	peer := &Peer{What: what, Batch: scorer.DefaultMaxBatch, Threads: sessions * threads, Note: modelDir}
+	peer := &Peer{What: what, Threads: sessions * threads, Note: modelDir}
 	if _, err := os.Stat(filepath.Join(modelDir, scorer.ModelFile)); err != nil {
 		peer.Error = "not found: " + filepath.Join(modelDir, scorer.ModelFile)
 		return peer
@@ -199,6 +199,7 @@ func scorerPeer(ctx context.Context, dir string, sub []qe.Pair, o Options, batch
 		return peer
 	}
 	defer sc.Close()
+	peer.Batch, _ = sc.RunLimits() // the scorer's default for this model
 	gp, err := measureThroughput(ctx, sc, sub, batch, sessions+1, o.MinSeconds)
 	if err != nil {
 		peer.Error = err.Error()
@@ -249,7 +250,7 @@ func externalPeer(ctx context.Context, prog string, pre []string, modelDir strin
 	sc.Close()
 	args := append(append([]string{}, pre...),
 		"--model", filepath.Join(modelDir, scorer.ModelFile), "--tokenizer", filepath.Join(modelDir, scorer.TokenizerFile),
-		"--pairs", f.Name(), "--max-len", fmt.Sprint(man.MaxLen),
+		"--pairs", f.Name(), "--max-len", fmt.Sprint(man.MaxLen), "--outputs", fmt.Sprint(len(man.Outputs)),
 		"--bos", fmt.Sprint(man.SpecialTokens.BOS), "--pad", fmt.Sprint(man.SpecialTokens.PAD), "--eos", fmt.Sprint(man.SpecialTokens.EOS),
 		"--threads", fmt.Sprint(cores), "--batch", fmt.Sprintf("1,%d", batch),
 		"--latency-pairs", fmt.Sprint(map[bool]int{true: o.LatencyN, false: 10}[first]), "--min-seconds", fmt.Sprint(o.MinSeconds))
@@ -301,6 +302,9 @@ func peerManifest(modelDir, onnx, dir string) error {
 	if man.SHA256, err = scorer.FileSHA256(onnx); err != nil {
 		return err
 	}
+	// Whether another export's scores depend on its batch mates is not
+	// known: it runs one row per run, as any model not marked invariant.
+	man.BatchInvariant = false
 	b, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return fmt.Errorf("bench: peer manifest: %w", err)

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/qegate/qegate/scorer"
 	"image/color"
 	"io"
 	"os"
@@ -80,9 +81,9 @@ func WriteText(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "batch 1, 1 thread (%d pairs, %.1f tokens avg): p50 %.2f ms, p99 %.2f ms, mean %.2f ms = tokenize %.3f + infer %.2f\n",
 		b.N, b.MeanTokens, b.TotalP50, b.TotalP99, b.TotalMean, b.TokenizeMean, b.InferMean)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layout\trows/run\tpairs/s\tcores used\tpadding %\tcall p50 ms\tcall p99 ms\t")
+	fmt.Fprintln(tw, "layout\trows/run\tmean rows\tpairs/s\tcores used\tpadding %\tcall p50 ms\tcall p99 ms\t")
 	for _, g := range r.Grid {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t\n", g.Layout, g.RunBatch, g.PairsPerS, g.CPUCores, 100*g.PaddingShare, g.CallP50, g.CallP99)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t\n", g.Layout, g.RunBatch, g.RowsPerRun, g.PairsPerS, g.CPUCores, 100*g.PaddingShare, g.CallP50, g.CallP99)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\nheadline (gate layout %s, %d pairs per call, %d rows per ORT run): %.1f pairs/s; unsorted batches of %d would be %.0f%% padding\n",
@@ -135,7 +136,7 @@ func WriteMarkdown(path, plotPath string, r *Result) error {
 	fmt.Fprintf(w, "- **Batch-1 latency (Sun et al. 2021, Table 1 protocol)**: one pair per call, one ORT session with one intra-op thread; ")
 	fmt.Fprintf(w, "`Scorer.Encode` (tokenization, pair assembly) and `Scorer.Infer` (ONNX Runtime) are timed apart, after 10 warm-up pairs.\n")
 	fmt.Fprintf(w, "- **Throughput**: `Scorer.Score` called with %d pairs per call (the engine's batch) by C goroutines, on S run slots x T intra-op threads (slots share one ORT session unless marked separate), ", r.Headline.CallPairs)
-	fmt.Fprintf(w, "with at most R rows per ORT run (`Config.MaxBatch`; a call's pairs are sorted by length and split into even chunks); the pairs are repeated until a minimum time. ")
+	fmt.Fprintf(w, "with at most R rows and at most the scorer's default padded tokens per ORT run (`Config.MaxBatch`, `Config.MaxBatchTokens` = %d unless marked; a call's pairs are sorted by length, cut where rows x longest row would pass the token bound, and split into even chunks of at most R rows; \"mean rows\" is the mean rows per run actually made); the pairs are repeated until a minimum time. ", scorer.DefaultMaxBatchTokens)
 	fmt.Fprintf(w, "The headline is the gate's own configuration: scorer defaults and sessions+1 engine workers (%s; %d row(s) per ORT run).\n", r.Headline.Layout, r.Headline.RunBatch)
 	fmt.Fprintf(w, "- **End to end**: the `qegate demo` path (in-process franz-go kfake broker, the gate's default configuration, kafka-go sink with acks=all) over the same pairs, timed from gate start to the last routed message; compared with the raw scorer (headline configuration, same pairs) measured right before and after it.\n")
 	fmt.Fprintf(w, "- **Peak RSS**: VmHWM of %s.\n", r.PeakRSSFrom)
@@ -179,9 +180,9 @@ func WriteMarkdown(path, plotPath string, r *Result) error {
 		}
 		fmt.Fprintf(w, "![throughput vs batch size](%s)\n\n", filepath.ToSlash(rel))
 	}
-	fmt.Fprintf(w, "| slots x threads, callers | rows per ORT run | pairs/s | cores used | pairs per CPU-s | padding | call p50 ms | call p99 ms |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(w, "| slots x threads, callers | rows per ORT run, at most | mean rows per run | pairs/s | cores used | pairs per CPU-s | padding | call p50 ms | call p99 ms |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, g := range r.Grid {
-		fmt.Fprintf(w, "| %s | %d | %.1f | %.2f | %.0f | %.1f%% | %.2f | %.2f |\n", g.Layout, g.RunBatch, g.PairsPerS, g.CPUCores, perCPU(g.PairsPerS, g.CPUCores), 100*g.PaddingShare, g.CallP50, g.CallP99)
+		fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %.2f | %.0f | %.1f%% | %.2f | %.2f |\n", g.Layout, g.RunBatch, g.RowsPerRun, g.PairsPerS, g.CPUCores, perCPU(g.PairsPerS, g.CPUCores), 100*g.PaddingShare, g.CallP50, g.CallP99)
 	}
 	fmt.Fprintf(w, "\nBatch-1 latency (%d pairs, %.1f tokens on average): p50 %.2f ms, p99 %.2f ms, mean %.2f ms; tokenization mean %.3f ms (p50 %.3f), inference mean %.2f ms (p50 %.2f).\n",
 		r.Batch1.N, r.Batch1.MeanTokens, r.Batch1.TotalP50, r.Batch1.TotalP99, r.Batch1.TotalMean, r.Batch1.TokenizeMean, r.Batch1.TokenizeP50, r.Batch1.InferMean, r.Batch1.InferP50)

@@ -34,6 +34,7 @@ func main() {
 	tok := flag.String("tokenizer", "", "tokenizer.json")
 	pairsPath := flag.String("pairs", "", "JSONL pairs (src, mt)")
 	maxLen := flag.Int("max-len", 128, "max tokens")
+	outputs := flag.Int("outputs", 3, "columns of the model's output (model.json outputs)")
 	flag.Int("bos", 0, "unused (the tokenizer's template adds special tokens)")
 	flag.Int("pad", 1, "unused")
 	flag.Int("eos", 2, "unused")
@@ -42,14 +43,14 @@ func main() {
 	latN := flag.Int("latency-pairs", 300, "pairs for batch-1 latency")
 	minSec := flag.Float64("min-seconds", 3, "minimum seconds per throughput run")
 	flag.Parse()
-	out, err := run(*model, *tok, *pairsPath, *maxLen, *threads, *batch, *latN, *minSec)
+	out, err := run(*model, *tok, *pairsPath, *maxLen, *outputs, *threads, *batch, *latN, *minSec)
 	if err != nil {
 		out = map[string]any{"name": "hugot", "error": err.Error()}
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(out)
 }
 
-func run(model, tok, pairsPath string, maxLen, threads int, batchList string, latN int, minSec float64) (map[string]any, error) {
+func run(model, tok, pairsPath string, maxLen, outputs, threads int, batchList string, latN int, minSec float64) (map[string]any, error) {
 	var batches []int
 	for _, f := range strings.Split(batchList, ",") {
 		b, err := strconv.Atoi(strings.TrimSpace(f))
@@ -87,7 +88,17 @@ func run(model, tok, pairsPath string, maxLen, threads int, batchList string, la
 	if err := os.Symlink(ta, filepath.Join(dir, "tokenizer.json")); err != nil {
 		return nil, err
 	}
-	cfg := fmt.Sprintf(`{"max_position_embeddings": %d, "id2label": {"0": "z", "1": "da51", "2": "da70"}}`, maxLen+1)
+	// hugot checks that id2label names every output column; the names do
+	// not matter to the timing.
+	labels := make(map[string]string, outputs)
+	for i := range outputs {
+		labels[strconv.Itoa(i)] = fmt.Sprintf("out%d", i)
+	}
+	lj, err := json.Marshal(map[string]any{"max_position_embeddings": maxLen + 1, "id2label": labels})
+	if err != nil {
+		return nil, err
+	}
+	cfg := string(lj)
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
