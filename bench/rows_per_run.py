@@ -47,9 +47,9 @@ def main():
         for b in sizes:
             for f, s in sessions.items():
                 res.setdefault((f, b), []).append(ms_per_pair(s, sub, b))
-    print("ms per pair, median of %d rounds; rows per run: %s" % (a.rounds, sizes))
+    print(f"ms per pair, median of {a.rounds} rounds; rows per run: {sizes}")
     for f in files:
-        print(f, " ".join("%.2f" % np.median(res[(f, b)]) for b in sizes))
+        print(f, " ".join(f"{np.median(res[(f, b)]):.2f}" for b in sizes))
 
 
 if __name__ == "__main__":

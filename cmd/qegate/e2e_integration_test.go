@@ -299,7 +299,8 @@ log:
 					ModelVersion string   `json:"model_version"`
 					// Critical and CriticalThreshold come with models that
 					// have a critical-error output; at or above the
-					// threshold the pair is rejected with a reason.
+					// threshold the pair is rejected with a "critical
+					// error:" reason.
 					Critical          *float64 `json:"critical"`
 					CriticalThreshold *float64 `json:"critical_threshold"`
 				} `json:"qe"`
@@ -307,7 +308,16 @@ log:
 			if err := json.Unmarshal(m.Value, &v); err != nil || v.QE == nil {
 				t.Fatalf("output %s on %s lacks the qe object: %s", id, topic, m.Value)
 			}
-			flagged := v.QE.Critical != nil && v.QE.CriticalThreshold != nil && *v.QE.Critical >= *v.QE.CriticalThreshold
+			// Both numbers are written with 6 decimals, so equal numbers can
+			// lie on either side of the threshold (the model's critical
+			// thresholds are dev pairs' probabilities, and the e2e pairs come
+			// from dev): the reason says which; strictly above or below, the
+			// numbers must agree with it.
+			flagged := strings.HasPrefix(v.QE.Reason, "critical error:")
+			if c, th := v.QE.Critical, v.QE.CriticalThreshold; flagged && (c == nil || th == nil || *c < *th) ||
+				c != nil && th != nil && *c > *th && !flagged {
+				t.Fatalf("output %s on %s: critical flag and numbers disagree: %s", id, topic, m.Value)
+			}
 			if (v.QE.Rule == "") != (v.QE.Score != nil && v.QE.Threshold != nil) || (v.QE.Rule != "" || flagged) != (v.QE.Reason != "") ||
 				flagged && v.QE.Label != "rejected" || (v.QE.Critical != nil) != (len(header(m, qe.HeaderCritical)) > 0) ||
 				v.QE.Model == "" || v.QE.ModelVersion == "" || (v.QE.Label != "acceptable" && v.QE.Label != "rejected") {

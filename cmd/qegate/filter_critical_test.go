@@ -92,7 +92,14 @@ func isFlagged(t *testing.T, q map[string]any) bool {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("qe.critical %v, critical_threshold %v", q["critical"], q["critical_threshold"])
 	}
-	return p >= th
+	// Both numbers have 6 decimals, so equal numbers can lie on either side
+	// of the threshold: the reason says which.
+	reason, _ := q["reason"].(string)
+	flagged := strings.HasPrefix(reason, "critical error:")
+	if p > th && !flagged || p < th && flagged {
+		t.Fatalf("qe.critical %v, critical_threshold %v, reason %q disagree", q["critical"], q["critical_threshold"], reason)
+	}
+	return flagged
 }
 
 // TestFilterCritical: the filter makes the gate's critical decision. By
