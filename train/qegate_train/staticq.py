@@ -102,9 +102,9 @@ def freeze_scales(model, names, lo, hi):
 
 def float_head(model):
     """Run the pooled head's int8 MatMuls in fp32 (in place): QuantizeLinear -> MatMulInteger ->
-    Cast -> Mul(a_scale * w_scale) becomes one MatMul with the dequantized weight. Returns the
-    names of the converted nodes."""
-    from onnx import helper, numpy_helper
+    Cast -> Mul(a_scale * w_scale) becomes a MatMul with the weight dequantized in the graph.
+    Returns the names of the converted nodes."""
+    from onnx import TensorProto, helper
     g = model.graph
     init = {i.name: i for i in g.initializer}
     prod = {o: n for n in g.node for o in n.output}
@@ -127,21 +127,26 @@ def float_head(model):
                    and i != q.input[1] and i.endswith("_scale")]
         if sprod is None or sprod.op_type != "Mul" or len(w_scale) != 1 or w_name not in init:
             raise StaticQuantError(f"{mmi.name}: weight scale not found")
-        w = numpy_helper.to_array(init[w_name]).astype(np.float32)
-        wz = numpy_helper.to_array(init[w_zp_name]).astype(np.float32)
-        ws = numpy_helper.to_array(init[w_scale[0]]).astype(np.float32)
-        g.initializer.append(numpy_helper.from_array(((w - wz) * ws).astype(np.float32),
-                                                     w_name + "_fp32"))
         drop.update(id(n) for n in (q, mmi, cast, mul))
         if len(users.get(sprod.output[0], [])) == 1:
             drop.add(id(sprod))
-        repl[id(mul)] = helper.make_node("MatMul", [q.input[0], w_name + "_fp32"], [mul.output[0]],
-                                         name=mmi.name.replace("_quant", "") + "_fp32")
+        # The weight stays int8 in the file: ORT's constant folding turns (float(w) - float(zp))
+        # * scale into one fp32 constant when the session loads. Not DequantizeLinear, which
+        # the folding leaves to ORT's QDQ fusions: they quantize the activation again.
+        base = mmi.name.replace("_quant", "")
+        wf, zf, d = w_name + "_f", w_name + "_zp_f", w_name + "_centered"
+        repl[id(mul)] = [
+            helper.make_node("Cast", [w_name], [wf], to=TensorProto.FLOAT, name=base + "_cast_w"),
+            helper.make_node("Cast", [w_zp_name], [zf], to=TensorProto.FLOAT, name=base + "_cast_zp"),
+            helper.make_node("Sub", [wf, zf], [d], name=base + "_center"),
+            helper.make_node("Mul", [d, w_scale[0]], [w_name + "_fp32"], name=base + "_scale"),
+            helper.make_node("MatMul", [q.input[0], w_name + "_fp32"], [mul.output[0]],
+                             name=base + "_fp32")]
         done.append(mmi.name)
     nodes = []
     for n in g.node:
         if id(n) in repl:
-            nodes.append(repl[id(n)])
+            nodes.extend(repl[id(n)])
         elif id(n) not in drop:
             nodes.append(n)
     del g.node[:]
@@ -233,25 +238,18 @@ def batch_drift(model_path, seqs, rows=32, threads=2):
 
 
 def rewrite_reference(model_dir, log=print):
-    """Recompute reference.jsonl's scores (same rows and ids) at batch 1 with the new graph."""
-    from .encode import pad_batch
-    from .export import ort_session
+    """Rescore reference.jsonl's rows (the same pairs) with the new graph."""
+    from .reference import write_reference
     path = os.path.join(model_dir, "reference.jsonl")
     if not os.path.exists(path):
         return 0
-    sess = ort_session(os.path.join(model_dir, "model.onnx"), 1)
-    recs = [json.loads(line) for line in open(path, encoding="utf-8")]
-    for r in recs:
-        ids, mask = pad_batch([r["input_ids"]])
-        v = sess.run(["scores"], {"input_ids": ids, "attention_mask": mask})[0][0]
-        r["scores"] = [round(float(x), 6) for x in v]
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in recs:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    log(f"reference.jsonl: {len(recs)} rows rescored")
-    return len(recs)
+    with open(path, encoding="utf-8") as f:
+        rows = [(r["src"], r["mt"], r["lp"]) for r in map(json.loads, f)]
+    with open(os.path.join(model_dir, "model.json"), encoding="utf-8") as f:
+        max_len = json.load(f).get("max_len", 128)
+    write_reference(path, model_dir, rows, max_len)
+    log(f"reference.jsonl: {len(rows)} rows rescored")
+    return len(rows)
 
 
 def static_int8(model_dir, rows=2000, percentile=99.0, seed=1, version=None, rescore=True,
