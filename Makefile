@@ -91,9 +91,13 @@ venv:
 model: venv
 	$(VENV_PY) -m qegate_train build-v2 $(MODEL_ARGS)
 
-## model-l4: rebuild the 4-layer throughput tier models/l4 (1.0.0, DA only)
+## model-l4: rebuild the 4-layer throughput tier models/l4 (1.1.0, DA only): model 1.0.0
+## (build-default; kept as bench/models/l4-1.0.0), then static-int8 and cpu-graph
 model-l4: venv
 	$(VENV_PY) -m qegate_train build-default --out models/l4 $(MODEL_ARGS)
+	$(VENV_PY) -m qegate_train static-int8 --model models/l4 --version 1.1.0
+	$(VENV_PY) -m qegate_train cpu-graph --model models/l4 --version 1.1.0
+	$(VENV_PY) -m qegate_train glassbox --model models/l4 --write --reference models/l4/glassbox_reference.jsonl
 
 $(STATICCHECK):
 	@mkdir -p $(TOOLS_BIN)

@@ -18,16 +18,21 @@ import (
 const batchInvTol = 1e-5
 
 // TestBatchInvariance checks the promise of a model marked batch_invariant
-// (the shipped default is): a pair scored inside a padded run of 32 rows,
+// (both shipped models are): a pair scored inside a padded run of 32 rows,
 // or in length-bucketed runs of up to 8, gets the outputs and the decision
 // it gets alone.
 func TestBatchInvariance(t *testing.T) {
-	dir := defaultModelDir()
+	for _, name := range shippedModels {
+		t.Run(name, func(t *testing.T) { checkBatchInvariance(t, shippedModelDir(name)) })
+	}
+}
+
+func checkBatchInvariance(t *testing.T, dir string) {
 	if dir == "" {
 		t.Skip("repository root not found")
 	}
 	if _, err := os.Stat(filepath.Join(dir, ModelFile)); err != nil {
-		t.Skipf("%s: no default model yet", dir)
+		t.Skipf("%s: no model yet", dir)
 	}
 	man, err := LoadManifest(dir)
 	if err != nil {

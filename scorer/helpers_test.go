@@ -74,12 +74,20 @@ func refPairs(recs []refRecord) []qe.Pair {
 
 // defaultModelDir is models/default of this repository ("" when absent);
 // QEGATE_MODEL_DIR is deliberately ignored so the test checks the shipped one.
-func defaultModelDir() string {
+func defaultModelDir() string { return shippedModelDir("default") }
+
+// shippedModels are the model directories under models/ that the tests hold
+// to their reference.jsonl and their batch_invariant promise.
+var shippedModels = []string{"default", "l4"}
+
+// shippedModelDir is models/<name> of this repository ("" when the root is
+// not found).
+func shippedModelDir(name string) string {
 	root := native.RepoRoot()
 	if root == "" {
 		return ""
 	}
-	return filepath.Join(root, "models", "default")
+	return filepath.Join(root, "models", name)
 }
 
 func requireORT(t testing.TB) {

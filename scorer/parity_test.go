@@ -23,21 +23,23 @@ const parityTol = 1e-3
 func TestParity(t *testing.T) {
 	t.Run("tiny", func(t *testing.T) { checkParity(t, tinyDir) })
 	t.Run("critical", func(t *testing.T) { checkParity(t, criticalDir) })
-	t.Run("default", func(t *testing.T) {
-		dir := defaultModelDir()
-		if dir == "" {
-			t.Skip("repository root not found")
-		}
-		_, errModel := os.Stat(filepath.Join(dir, ManifestFile))
-		_, errRef := os.Stat(filepath.Join(dir, "reference.jsonl"))
-		switch {
-		case errors.Is(errModel, fs.ErrNotExist) && errors.Is(errRef, fs.ErrNotExist):
-			t.Skipf("%s: no default model yet", dir)
-		case errors.Is(errRef, fs.ErrNotExist):
-			t.Fatalf("%s holds a model but no reference.jsonl to check it against", dir)
-		}
-		checkParity(t, dir)
-	})
+	for _, name := range shippedModels {
+		t.Run(name, func(t *testing.T) {
+			dir := shippedModelDir(name)
+			if dir == "" {
+				t.Skip("repository root not found")
+			}
+			_, errModel := os.Stat(filepath.Join(dir, ManifestFile))
+			_, errRef := os.Stat(filepath.Join(dir, "reference.jsonl"))
+			switch {
+			case errors.Is(errModel, fs.ErrNotExist) && errors.Is(errRef, fs.ErrNotExist):
+				t.Skipf("%s: no model yet", dir)
+			case errors.Is(errRef, fs.ErrNotExist):
+				t.Fatalf("%s holds a model but no reference.jsonl to check it against", dir)
+			}
+			checkParity(t, dir)
+		})
+	}
 }
 
 func checkParity(t *testing.T, dir string) {

@@ -283,8 +283,14 @@ func New(cfg Config) (*Scorer, error) {
 // A write into the checked file itself is not detected: the check guards
 // against a corrupted or mismatched file, not a writer with access to it.
 func verifyModelFile(f *os.File, man *Manifest) error {
-	onnx, err := io.ReadAll(f)
+	// One buffer of the file's size: io.ReadAll's doubling growth would
+	// hold two partial copies at once, and this is the process's peak.
+	st, err := f.Stat()
 	if err != nil {
+		return fmt.Errorf("scorer: load model: %w", err)
+	}
+	onnx := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, onnx); err != nil {
 		return fmt.Errorf("scorer: load model: %w", err)
 	}
 	if err := man.VerifyModel(onnx); err != nil {

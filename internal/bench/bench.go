@@ -170,6 +170,8 @@ type Peer struct {
 	Note             string         `json:"note,omitempty"`
 	Error            string         `json:"error,omitempty"`
 	Extra            map[string]any `json:"extra,omitempty"`
+
+	modelDir string // a model peer's directory, for its RSS probe
 }
 
 // SetRatios fills Ratio and LatencyRate against qegate's figures.

@@ -81,7 +81,7 @@ func Run(ctx context.Context, o Options, logw io.Writer) (*Result, error) {
 	}
 
 	// 5. Peak RSS of the gate's scorer alone, in a fresh process.
-	if rss, err := rssProbe(ctx, o); err != nil {
+	if rss, err := rssProbe(ctx, o, o.Model); err != nil {
 		m.progress("rss probe failed (peak_rss_mb falls back to the bench process): %v", err)
 	} else {
 		res.PeakRSSMB, res.PeakRSSFrom = rss.PeakRSSMB, "a fresh process scoring the pairs with the default configuration (qegate bench --rss-probe)"

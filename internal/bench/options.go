@@ -26,6 +26,10 @@ type Options struct {
 	// through qegate's scorer as a peer: the speed a user gains by
 	// choosing it, and the previous default's speed side by side.
 	L4 string
+	// V1 is the model directory of model 1.0.0 (bench/models/l4-1.0.0, a
+	// bench artifact: the 4-layer default before issue 19), run through
+	// qegate's scorer as a peer: the reference of issue 19's speed ratios.
+	V1 string
 	// E2E measures end to end through the in-process Kafka broker, with
 	// Partitions input partitions.
 	E2E        bool

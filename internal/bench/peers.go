@@ -50,7 +50,12 @@ func (m *measurement) peers() error {
 		case "l4":
 			sub = pairs
 			run = func(bool) *Peer {
-				return modelPeer(ctx, o.L4, sub, o, callPairs, defSessions, defThreads, "4-layer tier (models/l4: model 1.0.0, DA only), qegate's scorer and layout")
+				return modelPeer(ctx, o.L4, sub, o, callPairs, defSessions, defThreads, "4-layer tier (models/l4), qegate's scorer and layout")
+			}
+		case "v1":
+			sub = pairs
+			run = func(bool) *Peer {
+				return modelPeer(ctx, o.V1, sub, o, callPairs, defSessions, defThreads, "model 1.0.0 (bench/models/l4-1.0.0: 4 layers, dynamic int8, DA only; the reference of issue 19's ratios), qegate's scorer and layout")
 			}
 		case "unquantized":
 			run = func(bool) *Peer {
@@ -65,7 +70,7 @@ func (m *measurement) peers() error {
 				return variantPeer(ctx, modelDir, o.UnprunedFP32, sub, o, callPairs, defSessions, defThreads, "unpruned 12-layer model, fp32 (the paper's baseline), qegate's scorer")
 			}
 		default:
-			return fmt.Errorf("bench: unknown peer %q (python_ort, hugot, l4, unquantized, unpruned, unpruned_fp32)", p)
+			return fmt.Errorf("bench: unknown peer %q (python_ort, hugot, l4, v1, unquantized, unpruned, unpruned_fp32)", p)
 		}
 		m.progress("peer %s (%d pairs, %d rounds)", p, len(sub), rounds)
 		prev, err := m.ref(sub)
@@ -100,6 +105,14 @@ func (m *measurement) peers() error {
 			}
 			m.progress("peer %s round %d: %.1f pairs/s (%.2f cores), qegate alongside %.1f pairs/s (%.2f cores)", p, i+1, pr.PairsPerS, pr.CPUCores, q, qc)
 			prev = next
+		}
+		if peer.Error == "" && peer.modelDir != "" {
+			// a model peer's own fresh-process peak RSS, as the headline's
+			if r, err := rssProbe(ctx, o, peer.modelDir); err == nil {
+				peer.PeakRSSMB = r.PeakRSSMB
+			} else {
+				m.progress("peer %s: rss probe: %v", p, err)
+			}
 		}
 		if len(ratios) > 0 {
 			peer.PairsPerS, peer.QegatePairsPerS = Percentile(rates, 50), Percentile(qrates, 50)
@@ -176,7 +189,7 @@ func variantPeer(ctx context.Context, modelDir, onnx string, pairs []qe.Pair, o 
 // modelPeer runs another model directory (its own tokenizer and manifest)
 // through qegate's scorer in the same layout: a model tier side by side.
 func modelPeer(ctx context.Context, modelDir string, pairs []qe.Pair, o Options, batch, sessions, threads int, what string) *Peer {
-	peer := &Peer{What: what, Threads: sessions * threads, Note: modelDir}
+	peer := &Peer{What: what, Threads: sessions * threads, Note: modelDir, modelDir: modelDir}
 	if _, err := os.Stat(filepath.Join(modelDir, scorer.ModelFile)); err != nil {
 		peer.Error = "not found: " + filepath.Join(modelDir, scorer.ModelFile)
 		return peer

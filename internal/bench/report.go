@@ -31,6 +31,15 @@ const (
 	TargetRSSMB     = 200.0
 )
 
+// Targets of issue 19: speed against model 1.0.0 (the v1 peer) side by
+// side, and per CPU-second against the external peers.
+const (
+	TargetV1Default    = 1.2
+	TargetV1Tier       = 1.8
+	TargetHugotPerCPU  = 2.0
+	TargetPythonPerCPU = 1.5
+)
+
 func peerNames(r *Result) []string {
 	names := make([]string, 0, len(r.Peers))
 	for n := range r.Peers {
@@ -116,6 +125,36 @@ func verdict(ok bool) string {
 	return "**missed**"
 }
 
+// writeIssue19Targets adds the rows of issue 19's targets that the peers
+// measured: the default and the 4-layer tier against model 1.0.0 (the
+// tier's ratio is derived from two peers' medians: v1's ratio / l4's), the
+// tier's peak RSS, and the external peers per CPU-second.
+func writeIssue19Targets(w io.Writer, r *Result) {
+	v1, l4 := r.Peers["v1"], r.Peers["l4"]
+	ok := func(p *Peer) bool { return p != nil && p.Error == "" && p.Ratio != nil }
+	if ok(v1) {
+		fmt.Fprintf(w, "| default / model 1.0.0 (pairs/s) | >= %.1fx | %s | %s |\n", TargetV1Default, ratioRange(v1), verdict(*v1.Ratio >= TargetV1Default))
+		if v1.LatencyRate != nil {
+			fmt.Fprintf(w, "| default batch-1 p50 vs model 1.0.0's | <= | %.2f vs %.2f ms | %s |\n", v1.QegateLatencyP50, v1.LatencyP50, verdict(*v1.LatencyRate >= 1))
+		}
+		if ok(l4) {
+			tier := *v1.Ratio / *l4.Ratio
+			fmt.Fprintf(w, "| 4-layer tier / model 1.0.0 (pairs/s; v1 / l4 ratios) | >= %.1fx | %.2fx | %s |\n", TargetV1Tier, tier, verdict(tier >= TargetV1Tier))
+		}
+	}
+	if l4 != nil && l4.PeakRSSMB > 0 {
+		fmt.Fprintf(w, "| peak RSS, 4-layer tier | <= %.0f MB | %.0f MB | %s |\n", TargetRSSMB, l4.PeakRSSMB, verdict(l4.PeakRSSMB <= TargetRSSMB))
+	}
+	for _, t := range []struct {
+		name   string
+		target float64
+	}{{"hugot", TargetHugotPerCPU}, {"python_ort", TargetPythonPerCPU}} {
+		if p := r.Peers[t.name]; p != nil && p.CPURatio != nil {
+			fmt.Fprintf(w, "| qegate / %s per CPU-second (issue 19) | >= %.1fx | %s | %s |\n", t.name, t.target, ratio(p.CPURatio), verdict(*p.CPURatio >= t.target))
+		}
+	}
+}
+
 // WriteMarkdown writes docs/BENCHMARKS.md's generated body: method, machine,
 // numbers and targets, with the command that produced them. plotPath, when
 // set, is linked relative to the Markdown file.
@@ -170,7 +209,9 @@ func WriteMarkdown(path, plotPath string, r *Result) error {
 	if r.LoadPeakRSSMB > 0 {
 		rss += fmt.Sprintf(" (%.0f MB after loading, %.0f MB resident after scoring)", r.LoadPeakRSSMB, r.SteadyRSSMB)
 	}
-	fmt.Fprintf(w, "| peak RSS | <= %.0f MB | %s | %s |\n\n", TargetRSSMB, rss, verdict(r.PeakRSSMB <= TargetRSSMB))
+	fmt.Fprintf(w, "| peak RSS | <= %.0f MB | %s | %s |\n", TargetRSSMB, rss, verdict(r.PeakRSSMB <= TargetRSSMB))
+	writeIssue19Targets(w, r)
+	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "## Throughput vs batch size and layout\n\n")
 	if plotPath != "" {

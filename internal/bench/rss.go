@@ -14,9 +14,10 @@ import (
 )
 
 // rssProbe runs `qegate bench --rss-probe` in a fresh process: the peak RSS
-// of loading the model with the default configuration and scoring the
-// pairs as the gate does, without what the bench itself has touched.
-func rssProbe(ctx context.Context, o Options) (rssProbeResult, error) {
+// of loading the model in modelDir ("" the default model) with the default
+// configuration and scoring the pairs as the gate does, without what the
+// bench itself has touched.
+func rssProbe(ctx context.Context, o Options, modelDir string) (rssProbeResult, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return rssProbeResult{}, err
@@ -27,8 +28,8 @@ func rssProbe(ctx context.Context, o Options) (rssProbeResult, error) {
 		return rssProbeResult{}, errors.New("not re-executing a test binary or a probe")
 	}
 	args := []string{"bench", "--rss-probe", "--n", fmt.Sprint(o.N)}
-	if o.Model != "" {
-		args = append(args, "--model", o.Model)
+	if modelDir != "" {
+		args = append(args, "--model", modelDir)
 	}
 	if o.Data != "" {
 		args = append(args, "--data", o.Data)

