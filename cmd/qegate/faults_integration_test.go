@@ -556,7 +556,7 @@ func (c *scenario) produceAt(msgs []kafka.Message, perSec int) error {
 	next := time.Now()
 	for len(msgs) > 0 {
 		k := min(len(msgs), chunk)
-		if err := w.WriteMessages(ctx, msgs[:k]...); err != nil {
+		if err := writeAcked(ctx, w, msgs[:k]); err != nil {
 			return fmt.Errorf("produce to %s: %w", c.in, err)
 		}
 		c.producedN.Add(int64(k))
@@ -566,6 +566,40 @@ func (c *scenario) produceAt(msgs []kafka.Message, perSec int) error {
 		}
 	}
 	return nil
+}
+
+// writeAcked writes msgs as an at-least-once upstream producer does: the
+// messages a write reports as failed are written again until acknowledged or
+// ctx ends. kafka-go's own attempts (10, backoff up to 1s) can end before a
+// killed partition leader is replaced, which took over 15s on a loaded
+// machine (see leader_failover), and the input must not lose messages
+// because of the very fault the scenario injects. Only failed messages are
+// retried, so an acknowledged one is not duplicated.
+func writeAcked(ctx context.Context, w *kafka.Writer, msgs []kafka.Message) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			return nil
+		}
+		var werrs kafka.WriteErrors
+		if !errors.As(err, &werrs) || len(werrs) != len(msgs) {
+			return err
+		}
+		failed := msgs[:0:0]
+		for i, e := range werrs {
+			if e != nil {
+				failed = append(failed, msgs[i])
+			}
+		}
+		msgs = failed
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w; last write: %w", ctx.Err(), err)
+		case <-time.After(backoff): // scenario: the producer's backoff while a leader is down
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 // goodMessages returns n valid pairs from the built-in sample, keyed by

@@ -246,7 +246,26 @@ func (b *Broker) Kill() { b.halt(syscall.SIGKILL, 0) }
 
 // Pause freezes the broker process (SIGSTOP): connections stay open but
 // nothing answers, as with a hung broker or a network stall. Resume undoes it.
-func (b *Broker) Pause() { b.signal(syscall.SIGSTOP) }
+// It returns once every thread of the JVM has stopped: the kernel stops a
+// process's threads only after the one it picked for the signal has been
+// scheduled, and on a loaded machine the others serve requests until then.
+// Call it from the goroutine running the test that called Start.
+func (b *Broker) Pause() {
+	b.t.Helper()
+	b.mu.Lock()
+	var pid int
+	if b.runningLocked() {
+		pid = b.cmd.Process.Pid
+		_ = b.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+	b.mu.Unlock()
+	if pid == 0 {
+		return
+	}
+	if err := waitStopped(pid, 30*time.Second); err != nil {
+		b.t.Fatalf("kafkatest: pause: %v", err)
+	}
+}
 
 // Resume continues a broker frozen by Pause (SIGCONT).
 func (b *Broker) Resume() { b.signal(syscall.SIGCONT) }
