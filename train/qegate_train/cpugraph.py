@@ -20,7 +20,6 @@ the outputs move by rounding (last bits, which the int8 steps after them can amp
 different quantization step); `cpu_graph` therefore re-chooses the dev thresholds and rescores
 reference.jsonl, as static-int8 does, and checks that batch invariance still holds.
 """
-import hashlib
 import json
 import os
 import time
@@ -166,7 +165,7 @@ def cpu_graph(model_dir, version=None, rescore=True, rounds=5, log=print):
     import onnx
 
     from .ship import dev_seqs
-    from .staticq import batch_drift, rewrite_reference, same_outputs
+    from .staticq import batch_drift, same_outputs, stamp_model, write_manifest
     t0 = time.time()
     onnx_path = os.path.join(model_dir, "model.onnx")
     mj_path = os.path.join(model_dir, "model.json")
@@ -213,12 +212,7 @@ def cpu_graph(model_dir, version=None, rescore=True, rounds=5, log=print):
         f"max {change['max_abs']:.2e} (BiasGelu rewrite alone: identical)"
         + (f"; 1 vs 32 rows max |d| {drift:.2e}" if drift is not None else ""))
     os.replace(tmp, onnx_path)
-    sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
-    doc["sha256"] = sha
-    doc["size_bytes"] = os.path.getsize(onnx_path) + os.path.getsize(
-        os.path.join(model_dir, "tokenizer.json"))
-    if version:
-        doc["version"] = version
+    sha = stamp_model(model_dir, doc, version)
     prov = doc.setdefault("provenance", {})
     prov["cpu_graph"] = {
         "command": "qegate-train cpu-graph --model <dir> (train/; docs/compression.md section 4)",
@@ -235,12 +229,6 @@ def cpu_graph(model_dir, version=None, rescore=True, rounds=5, log=print):
         "from_model_sha256": prov.get("quantization", {}).get("sha256"),
         "sha256": sha,
     }
-    with open(mj_path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    if rescore:
-        from .ship import rescore as rescore_dev
-        rescore_dev(model_dir, log=log)
-    rewrite_reference(model_dir, log=log)
+    write_manifest(model_dir, doc, rescore, log)
     log(f"cpu graph done in {time.time() - t0:.0f}s")
     return prov["cpu_graph"]

@@ -16,6 +16,7 @@ MatMulIntegerToFloat (bit-identical; ORT's optimizer no longer fuses it once the
 constants). Measured on model 2.0.0 (docs/compression.md section 4): the
 outputs of 7,000 dev pairs at 1 and at 32 length-sorted rows per run differ by at most 9.5e-7.
 """
+import hashlib
 import json
 import os
 import time
@@ -252,13 +253,37 @@ def rewrite_reference(model_dir, log=print):
     return len(rows)
 
 
+def stamp_model(model_dir, doc, version=None):
+    """Record model_dir's new model.onnx in the manifest doc: sha256 (returned), the size of
+    model.onnx + tokenizer.json, and the version when given."""
+    onnx_path = os.path.join(model_dir, "model.onnx")
+    with open(onnx_path, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    doc["sha256"] = sha
+    doc["size_bytes"] = os.path.getsize(onnx_path) + os.path.getsize(
+        os.path.join(model_dir, "tokenizer.json"))
+    if version:
+        doc["version"] = version
+    return sha
+
+
+def write_manifest(model_dir, doc, rescore=True, log=print):
+    """Write doc as model_dir's model.json, then, as after any graph change that moves the
+    outputs, re-choose the dev thresholds (ship.rescore) and rescore reference.jsonl."""
+    with open(os.path.join(model_dir, "model.json"), "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    if rescore:
+        from .ship import rescore as rescore_dev
+        rescore_dev(model_dir, log=log)
+    rewrite_reference(model_dir, log=log)
+
+
 def static_int8(model_dir, rows=2000, percentile=99.0, seed=1, version=None, rescore=True,
                 log=print):
     """Convert model_dir's dynamic int8 graph in place (see the module doc), then re-choose the
     dev thresholds (ship.rescore) and rescore reference.jsonl. The previous model.onnx and
     model.json are kept as *.dynamic next to them until the conversion has succeeded."""
-    import hashlib
-
     import onnx
     t0 = time.time()
     onnx_path = os.path.join(model_dir, "model.onnx")
@@ -293,12 +318,7 @@ def static_int8(model_dir, rows=2000, percentile=99.0, seed=1, version=None, res
         f"dev 1 vs 32 rows per run max |d| {drift:.2e}")
     os.replace(onnx_path, onnx_path + ".dynamic")
     os.replace(tmp, onnx_path)
-    sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
-    doc["sha256"] = sha
-    doc["size_bytes"] = os.path.getsize(onnx_path) + os.path.getsize(
-        os.path.join(model_dir, "tokenizer.json"))
-    if version:
-        doc["version"] = version
+    sha = stamp_model(model_dir, doc, version)
     doc["batch_invariant"] = True
     prov = doc.setdefault("provenance", {})
     prov["quantization"] = {
@@ -314,13 +334,7 @@ def static_int8(model_dir, rows=2000, percentile=99.0, seed=1, version=None, res
         "from_model_sha256": prov.get("full_vocab", {}).get("sha256"),
         "sha256": sha,
     }
-    with open(mj_path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    if rescore:
-        from .ship import rescore as rescore_dev
-        rescore_dev(model_dir, log=log)
-    rewrite_reference(model_dir, log=log)
+    write_manifest(model_dir, doc, rescore, log)
     os.remove(onnx_path + ".dynamic")
     log(f"static int8 done in {time.time() - t0:.0f}s")
     return prov["quantization"]

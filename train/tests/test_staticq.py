@@ -74,3 +74,19 @@ def test_uint8_params_cover_the_range():
     # the ends of the range quantize to 0 and 255
     assert round(-1.0 / scale) + int(zp) == 0 and round(3.0 / scale) + int(zp) == 255
     assert staticq.uint8_params(0.0, 0.0) == (1.0, 0)
+
+
+def test_stamp_and_write_manifest(tmp_path):
+    import hashlib
+    import json
+    (tmp_path / "model.onnx").write_bytes(b"graph bytes")
+    (tmp_path / "tokenizer.json").write_text("{}")
+    doc = {"version": "1.0.0", "outputs": []}
+    sha = staticq.stamp_model(str(tmp_path), doc, version="1.1.0")
+    assert sha == hashlib.sha256(b"graph bytes").hexdigest() == doc["sha256"]
+    assert doc["size_bytes"] == len(b"graph bytes") + 2 and doc["version"] == "1.1.0"
+    assert staticq.stamp_model(str(tmp_path), doc) == sha and doc["version"] == "1.1.0"
+    # no reference.jsonl: nothing to rescore there; model.json written as the recipe writes it
+    staticq.write_manifest(str(tmp_path), doc, rescore=False, log=lambda *_: None)
+    text = (tmp_path / "model.json").read_text(encoding="utf-8")
+    assert json.loads(text) == doc and text.endswith("}\n")
