@@ -252,13 +252,7 @@ func (b *Broker) Kill() { b.halt(syscall.SIGKILL, 0) }
 // Call it from the goroutine running the test that called Start.
 func (b *Broker) Pause() {
 	b.t.Helper()
-	b.mu.Lock()
-	var pid int
-	if b.runningLocked() {
-		pid = b.cmd.Process.Pid
-		_ = b.cmd.Process.Signal(syscall.SIGSTOP)
-	}
-	b.mu.Unlock()
+	pid := b.signal(syscall.SIGSTOP)
 	if pid == 0 {
 		return
 	}
@@ -270,12 +264,16 @@ func (b *Broker) Pause() {
 // Resume continues a broker frozen by Pause (SIGCONT).
 func (b *Broker) Resume() { b.signal(syscall.SIGCONT) }
 
-func (b *Broker) signal(sig syscall.Signal) {
+// signal sends sig to the broker process and returns its pid; 0 when no
+// broker runs.
+func (b *Broker) signal(sig syscall.Signal) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.runningLocked() {
-		_ = b.cmd.Process.Signal(sig)
+	if !b.runningLocked() {
+		return 0
 	}
+	_ = b.cmd.Process.Signal(sig)
+	return b.cmd.Process.Pid
 }
 
 // Restart stops the broker if it runs and starts it again on the same ports
