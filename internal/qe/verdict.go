@@ -60,7 +60,7 @@ func (v Verdict) AddTo(object []byte) ([]byte, error) { return SetQE(object, v) 
 // that does not encode never yields `"qe":}`. The object itself is not
 // validated beyond its closing brace: callers pass decoded input.
 func SetQE(object []byte, member any) ([]byte, error) {
-	qb, err := json.Marshal(member)
+	qb, err := marshalNoEscape(member)
 	if err != nil {
 		return nil, fmt.Errorf("encode qe member: %w", err)
 	}
@@ -71,7 +71,7 @@ func SetQE(object []byte, member any) ([]byte, error) {
 		}
 		if _, ok := obj["qe"]; ok {
 			obj["qe"] = qb
-			out, err := json.Marshal(obj)
+			out, err := marshalNoEscape(obj)
 			if err != nil {
 				return nil, fmt.Errorf("replace qe member: %w", err)
 			}
@@ -92,6 +92,21 @@ func SetQE(object []byte, member any) ([]byte, error) {
 	out = append(out, qb...)
 	out = append(out, '}')
 	return out, nil
+}
+
+// marshalNoEscape is json.Marshal without its HTML escaping: the object
+// re-encoded when a "qe" member is replaced must keep the producer's other
+// members byte for byte where encoding/json allows (an id {"&":1} must not
+// come back as {"\u0026":1}, or `qegate audit` and every consumer that
+// matches ids by their bytes would see a different message).
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // mayHaveQE is a cheap test that object cannot have a "qe" member: the

@@ -15,6 +15,7 @@ func TestVerdictAddTo(t *testing.T) {
 		{"qe as a value only", `{"mt":"qe"}`, `{"mt":"qe","qe":` + q + `}`, ""},
 		{"existing qe replaced", `{"qe":{"reason":"old"},"a":1}`, `{"a":1,"qe":` + q + `}`, ""},
 		{"escaped qe replaced", `{"q\u0065":1}`, `{"qe":` + q + `}`, ""},
+		{"replaced, other members not HTML-escaped", `{"id":{"&":["<a>"]},"qe":0}`, `{"id":{"&":["<a>"]},"qe":` + q + `}`, ""},
 		{"not an object", `[1]`, "", "not a JSON object"},
 	}
 	for _, tc := range cases {
