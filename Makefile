@@ -91,12 +91,14 @@ venv:
 model: venv
 	$(VENV_PY) -m qegate_train build-v2 $(MODEL_ARGS)
 
-## model-l4: rebuild the 4-layer throughput tier models/l4 (1.1.0, DA only): model 1.0.0
-## (build-default; kept as bench/models/l4-1.0.0), then static-int8 and cpu-graph
+## model-l4: rebuild the 4-layer throughput tier models/l4 (1.2.0, DA only): model 1.0.0
+## (build-default; kept as bench/models/l4-1.0.0), then static-int8, cpu-graph and
+## fuse-attention (1.0.0's export left the attention unfused)
 model-l4: venv
 	$(VENV_PY) -m qegate_train build-default --out models/l4 $(MODEL_ARGS)
 	$(VENV_PY) -m qegate_train static-int8 --model models/l4 --version 1.1.0
 	$(VENV_PY) -m qegate_train cpu-graph --model models/l4 --version 1.1.0
+	$(VENV_PY) -m qegate_train fuse-attention --model models/l4 --version 1.2.0
 	$(VENV_PY) -m qegate_train glassbox --model models/l4 --write --reference models/l4/glassbox_reference.jsonl
 
 $(STATICCHECK):

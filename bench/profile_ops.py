@@ -4,12 +4,15 @@
 
 512 MLQE-PE dev pairs (seed 0) encoded as the gate does, sorted by length (little padding), run
 in batches of each size on one ORT session with one thread and ORT profiling on: one warm-up
-pass, one timed pass; prints pairs/s of the timed pass and the kernel-time share per op type of
-both passes. Profiles go to the system temp directory.
+pass, one timed pass; prints pairs/s of the timed pass, the kernel-time share per op type of
+both passes, the kernel time outside the encoder layers (embeddings, pooling, head) and ORT's
+time per run outside the kernels (model_run minus the kernels: dispatch, allocation; inflated
+by the profiling itself). Profiles go to the system temp directory.
 """
 import collections
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -20,6 +23,11 @@ from tokenizers import Tokenizer
 
 from qegate_train import data
 from qegate_train.encode import encode_pairs
+
+
+# node names inside an encoder layer: the export's layer scopes, the fused attention and the
+# nodes cpu-graph names after the fusions it undoes
+LAYER_NODE = re.compile(r"layer\.\d+|Attention_\d+|AddBias_")
 
 
 def batches(seqs, b, pad):
@@ -56,14 +64,22 @@ def main():
         for feed in batches(seqs, b, pad):
             s.run(None, feed)
         wall = time.perf_counter() - t0
-        per = collections.Counter()
+        per, outside, run_us = collections.Counter(), 0, 0
         for e in json.load(open(s.end_profiling())):
             if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
                 per[e["args"]["op_name"]] += e["dur"]
+                if not LAYER_NODE.search(e["name"]):
+                    outside += e["dur"]
+            elif e.get("cat") == "Session" and e["name"] == "model_run":
+                run_us += e["dur"]
         tot = sum(per.values())
+        n = 2 * len(seqs)  # both passes
         print(f"{b} rows per run: {len(seqs) / wall:.0f} pairs/s (timed pass, profiling on)")
         for op, d in per.most_common(12):
-            print(f"  {op:28s} {100 * d / tot:5.1f}%  {d / 1e3 / 2 / len(seqs):.3f} ms/pair")
+            print(f"  {op:28s} {100 * d / tot:5.1f}%  {d / 1e3 / n:.3f} ms/pair")
+        print(f"  kernels outside the encoder layers {100 * outside / tot:.1f}% "
+              f"({outside / 1e3 / n:.3f} ms/pair); ORT outside the kernels "
+              f"{(run_us - tot) / 1e3 / n:.3f} ms/pair (kernels {tot / 1e3 / n:.3f})")
 
 
 if __name__ == "__main__":

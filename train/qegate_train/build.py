@@ -89,17 +89,20 @@ def build_default(out="models/default", distill=True, threads=None, log_every=50
 
 
 def build_v2(out="models/default", layers=6, epochs=1, threads=None, name=None):
-    """`qegate-train build-v2` (make model): the shipped default model 2.2.0 from scratch.
+    """`qegate-train build-v2` (make model): the shipped default model 2.3.0 from scratch.
 
     long-run --v2 (DA rows + synthetic failures + HTER + critical errors; resumable, state in
-    <work dir>/<name>/) -> ship --task v2 (export, int8, thresholds on dev, critical thresholds
-    on CED dev) -> full-vocab -> static-int8 (fixed activation scales: batch-invariant scores,
-    2.1.0) -> cpu-graph (SkipLayerNormalization and BiasGelu undone: 1.5x faster on CPU,
-    2.2.0) -> glassbox (the stacking block over the MT system's score).
+    <work dir>/<name>/) -> ship --task v2 --per-channel (export, int8 with weight scales per
+    output channel (2.3.0; per tensor up to 2.2.0), thresholds on dev, critical thresholds on
+    CED dev) -> full-vocab -> static-int8 (fixed activation scales: batch-invariant scores,
+    since 2.1.0) -> cpu-graph (SkipLayerNormalization and BiasGelu undone: 1.5x faster on CPU,
+    since 2.2.0) -> glassbox (the stacking block over the MT system's score) -> fidelity (int8
+    against the fp32 export on dev, with bootstrap spread; metrics.fp32_fidelity).
     Every step but the training takes minutes; rerunning after an interruption resumes."""
     from . import glassbox
     from .augment import Extras
     from .cpugraph import cpu_graph
+    from .fidelity import fidelity
     from .fullvocab import full_vocab as restore
     from .longrun import long_run, run_dir
     from .scriptsample import reference_pairs
@@ -110,8 +113,9 @@ def build_v2(out="models/default", layers=6, epochs=1, threads=None, name=None):
              ckpt_minutes=8.0, extras=Extras.v2())
     d = run_dir(name)
     ship(os.path.join(d, f"res_{name}.json"), os.path.join(d, f"w_{name}.pt"), layers, out,
-         carry_dir(v2=True), task="v2", name=f"qegate-e5s-L{layers}-v2")
+         carry_dir(v2=True), task="v2", name=f"qegate-e5s-L{layers}-v2", per_channel=True)
     restore(out, extra_reference=reference_pairs(per_script=2))
-    static_int8(out, version="2.1.0")
-    cpu_graph(out, version="2.2.0")
+    static_int8(out)
+    cpu_graph(out, version="2.3.0")
     glassbox.run(out, write=True, reference=os.path.join(out, "glassbox_reference.jsonl"))
+    fidelity(out)

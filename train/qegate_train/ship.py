@@ -90,7 +90,8 @@ def ced_report(model_path, threads=2, max_len=128, guard=None):
 
 
 def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=30.0,
-         n_ref=200, log=print, extra_provenance=None, timing_dir=None, version=None):
+         n_ref=200, log=print, extra_provenance=None, timing_dir=None, version=None,
+         per_channel=False):
     t0 = time.time()
     os.makedirs(out, exist_ok=True)
     base = load_base(carry)
@@ -100,7 +101,7 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     work = workdir.path("ship", os.path.basename(os.path.normpath(out)), create=True)
     fp32 = os.path.join(work, "model_fp32.onnx")
     info = export_all(model, os.path.join(out, "model.onnx"), base.NH, base.H, quantize=True,
-                      keep_fp32=fp32)
+                      keep_fp32=fp32, per_channel=per_channel)
     log(f"exported {time.time() - t0:.0f}s fusions={info.get('fusions')}")
     dv, seqs = dev_seqs(out)
     # batch 1: the gate scores each pair alone, and int8 scores depend on batch-mates
@@ -115,6 +116,7 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
     met_q, thr_q = evaluate(dv.lp, dv.mean, dv.z, da_cols(s_q, kinds))
     met_f, _ = evaluate(dv.lp, dv.mean, dv.z, da_cols(s_f, kinds))
     np.save(os.path.join(work, "dev_scores_int8.npy"), s_q)
+    np.save(os.path.join(work, "dev_scores_fp32.npy"), s_f)  # for `fidelity`
     # latency at batch 1 (200 random dev pairs), this model vs the unpruned 12-layer fp32 model
     rng = np.random.default_rng(0)
     lat_seqs = [seqs[i] for i in rng.choice(len(seqs), 200, replace=False)]
@@ -150,7 +152,8 @@ def ship(run, weights, layers, out, carry, task="multi", name=None, lat_seconds=
         "vocab": f"{prep['kept_pieces']} of {prep['full_vocab']} pieces "
                  f"(those used by MLQE-PE train+dev ({prep.get('used_pieces')}), plus "
                  "single-character pieces of their scripts, digits, punctuation, symbols)",
-        "quantization": "onnxruntime.transformers optimizer (bert), then quantize_dynamic int8",
+        "quantization": "onnxruntime.transformers optimizer (bert), then quantize_dynamic int8"
+                        + (" (weights per output channel)" if per_channel else ""),
         # fused node counts of the fp32 graph (export fails unless every layer's attention is
         # one Attention node; quantize_dynamic then turns Attention into QAttention)
         "graph_fusions": {k: v for k, v in sorted(info["fusions"].items()) if v},

@@ -213,6 +213,22 @@ def fuse_matmuls(model):
     return len(repl)
 
 
+# input index of the weight scale in the int8 ops that hold weights
+WEIGHT_SCALE_INPUT = {"QAttention": 4, "MatMulIntegerToFloat": 3}
+
+
+def weight_granularity(model):
+    """'per tensor' or 'per output channel': the shape of the int8 MatMuls' weight scales."""
+    from onnx import numpy_helper
+    init = {i.name: i for i in model.graph.initializer}
+    sizes = set()
+    for n in model.graph.node:
+        w_scale = WEIGHT_SCALE_INPUT.get(n.op_type)
+        if w_scale is not None and n.input[w_scale] in init:
+            sizes.add(numpy_helper.to_array(init[n.input[w_scale]]).size)
+    return "per output channel" if sizes and max(sizes) > 1 else "per tensor"
+
+
 def train_rows(model_dir, n, seed, max_len=128):
     from tokenizers import Tokenizer
 
@@ -327,7 +343,7 @@ def static_int8(model_dir, rows=2000, percentile=99.0, seed=1, version=None, res
         "activations": "static uint8 per tensor: ranges from the p{0} / p{1} of per-row max / "
                        "min over {2} MLQE-PE train rows run alone".format(
                            percentile, round(100 - percentile, 6), len(seqs)),
-        "weights": "int8 per tensor (quantize_dynamic), unchanged",
+        "weights": f"int8 {weight_granularity(model)} (quantize_dynamic), unchanged",
         "head_fp32": head,
         "fused_matmul_integer_to_float": fused,
         "batch_drift_max_abs": drift,

@@ -13,11 +13,11 @@ from test_fusion import LAYERS, tiny_model
 from test_staticq import seqs_of
 
 
-@pytest.fixture(scope="module")
-def static_int8(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["per-tensor", "per-channel"])
+def static_int8(tmp_path_factory, request):
     d = tmp_path_factory.mktemp("cpugraph")
     dyn, st = str(d / "int8.onnx"), str(d / "static.onnx")
-    export_all(tiny_model("xlm-roberta"), dyn, 4, 32, quantize=True)
+    export_all(tiny_model("xlm-roberta"), dyn, 4, 32, quantize=True, per_channel=request.param)
     rng = np.random.default_rng(0)
     names, mins, maxs = staticq.calibrate(dyn, seqs_of(rng, rng.integers(3, 60, 100)))
     m = onnx.load(dyn)

@@ -11,11 +11,12 @@ from qegate_train.export import export_all, ort_scores, ort_session
 from test_fusion import tiny_model
 
 
-@pytest.fixture(scope="module")
-def dynamic_int8(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["per-tensor", "per-channel"])
+def dynamic_int8(tmp_path_factory, request):
+    """(path of the export's dynamic int8 graph, whether its weight scales are per channel)"""
     p = str(tmp_path_factory.mktemp("staticq") / "int8.onnx")
-    export_all(tiny_model("xlm-roberta"), p, 4, 32, quantize=True)
-    return p
+    export_all(tiny_model("xlm-roberta"), p, 4, 32, quantize=True, per_channel=request.param)
+    return p, request.param
 
 
 def seqs_of(rng, lens):
@@ -23,6 +24,7 @@ def seqs_of(rng, lens):
 
 
 def test_static_int8_is_batch_invariant(dynamic_int8, tmp_path):
+    dynamic_int8, per_channel = dynamic_int8
     rng = np.random.default_rng(0)
     calib = seqs_of(rng, rng.integers(3, 60, 200))
     names, mins, maxs = staticq.calibrate(dynamic_int8, calib)
@@ -45,6 +47,15 @@ def test_static_int8_is_batch_invariant(dynamic_int8, tmp_path):
     assert staticq.fuse_matmuls(m) == n_mm > 0
     ops = [n.op_type for n in m.graph.node]
     assert "MatMulInteger" not in ops and ops.count("MatMulIntegerToFloat") == n_mm
+    # weight scales: one per output column when the export was per channel (QAttention's
+    # packed Q, K, V weight included), one per tensor otherwise
+    init = {i.name: onnx.numpy_helper.to_array(i) for i in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type in staticq.WEIGHT_SCALE_INPUT:
+            cols = init[n.input[1]].shape[-1]
+            w_scale = init[n.input[staticq.WEIGHT_SCALE_INPUT[n.op_type]]]
+            assert w_scale.size == (cols if per_channel else 1), n.name
+    assert staticq.weight_granularity(m) == ("per output channel" if per_channel else "per tensor")
     out = str(tmp_path / "static.onnx")
     onnx.save(m, out)
 
@@ -62,7 +73,7 @@ def test_static_int8_is_batch_invariant(dynamic_int8, tmp_path):
 
 
 def test_freeze_scales_needs_every_range(dynamic_int8):
-    m = onnx.load(dynamic_int8)
+    m = onnx.load(dynamic_int8[0])
     names = staticq.dynamic_inputs(m)
     with pytest.raises(staticq.StaticQuantError, match="no calibration range"):
         staticq.freeze_scales(m, names[1:], np.zeros(len(names) - 1), np.ones(len(names) - 1))
