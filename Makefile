@@ -154,7 +154,11 @@ test-flaky: native
 	GOFLAGS='$(strip $(GOFLAGS) $(TEST_GOFLAGS))' $(GO) test -race -count=$(N) -timeout $(FLAKY_TIMEOUT) \
 		-tags '$(FLAKY_TAGS)' -run '$(FLAKY_RUN)' $(FLAKY_PKGS)
 
-## test-fuzz: short fuzz runs of decoding, routing, the tracker, the rules, sentence splitting and audit ids (FUZZTIME=10m by hand)
+## test-fuzz: fuzz decoding, routing, the tracker, the rules, sentence splitting and audit ids
+## (FUZZTIME each, default 10s; 10m by hand). Not a stage of `make test`: a random search gates
+## nothing, or a landing fails by chance on whatever bug it happens to find that day. What it
+## finds is written under <pkg>/testdata/fuzz/<Fuzz name>/; commit it with the fix, and every
+## `go test` (test-go) replays it with the seed corpus.
 FUZZTIME ?= 10s
 test-fuzz: native
 	for f in FuzzDecode FuzzRoute; do \
@@ -177,10 +181,11 @@ test-container: native
 test-py: venv
 	$(VENV_PY) -m pytest $(PYTEST_FLAGS) train/tests
 
-## test: everything CI runs; every stage runs, the exit status reports any failure
+## test: everything CI runs; every stage runs, the exit status reports any failure (fuzz corpora are
+## replayed by test-go; exploratory fuzzing is test-fuzz, by hand)
 test: native venv
 	@failed=""; \
-	for stage in lint test-go test-faults test-fuzz test-py test-deploy; do \
+	for stage in lint test-go test-faults test-py test-deploy; do \
 		echo "=== make $$stage"; \
 		$(MAKE) --no-print-directory $$stage || failed="$$failed $$stage"; \
 	done; \
