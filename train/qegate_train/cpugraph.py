@@ -37,7 +37,8 @@ class CPUGraphError(Exception):
     """The graph does not have the shape cpu_graph rewrites, or the rewrite did not hold."""
 
 
-def _graph_maps(g):
+def graph_maps(g):
+    """(producer of each tensor name, consumers of each tensor name) of graph g."""
     prod = {o: n for n in g.node for o in n.output}
     users = {}
     for n in g.node:
@@ -67,7 +68,7 @@ def unfuse(model, ops=tuple(REWRITES)):
     from onnx import helper
     g = model.graph
     init = {i.name for i in g.initializer}
-    prod, users = _graph_maps(g)
+    prod, users = graph_maps(g)
     counts = {k: 0 for k in REWRITES}
     counts["bias_moved"] = 0
     nodes = []
@@ -158,14 +159,32 @@ def output_change(path_a, path_b, seqs):
             "pairs_changed": float((d.max(axis=1) > 0).mean())}
 
 
+def verify_rewrite(model_dir, doc, old_path, new_path, rounds, error):
+    """What every rewrite of a shipped graph checks and measures on model_dir's dev pairs:
+    batch invariance of the new graph when model.json promises it (raises error beyond 1e-5,
+    1 vs 32 rows), the raw output change against the old graph on every 7th pair (batch 1), and
+    batch-1 ms per pair of old and new on 512 pairs (one thread, interleaved). Returns
+    (checked pairs, drift or None, change, timed pairs, (ms before, ms after))."""
+    from .ship import dev_seqs
+    from .staticq import batch_drift
+    _, dev = dev_seqs(model_dir, doc.get("max_len", 128))
+    check = dev[::7]
+    drift = batch_drift(new_path, check) if doc.get("batch_invariant") else None
+    if drift is not None and drift > 1e-5:
+        raise error(f"batch invariance lost: 1 vs 32 rows max |d| {drift:.2e}")
+    change = output_change(old_path, new_path, check)
+    rng = np.random.default_rng(0)
+    timed = [dev[i] for i in rng.choice(len(dev), min(512, len(dev)), replace=False)]
+    return check, drift, change, timed, tuple(ms_per_pair([old_path, new_path], timed, rounds))
+
+
 def cpu_graph(model_dir, version=None, rescore=True, rounds=5, log=print):
     """Rewrite model_dir's model.onnx (see the module doc), check that ORT does not fuse it
     back and that batch invariance holds, time old and new side by side, then re-choose the dev
     thresholds and rescore reference.jsonl. Records provenance.cpu_graph in model.json."""
     import onnx
 
-    from .ship import dev_seqs
-    from .staticq import batch_drift, same_outputs, stamp_model, write_manifest
+    from .staticq import same_outputs, stamp_model, write_manifest
     t0 = time.time()
     onnx_path = os.path.join(model_dir, "model.onnx")
     mj_path = os.path.join(model_dir, "model.json")
@@ -182,12 +201,8 @@ def cpu_graph(model_dir, version=None, rescore=True, rounds=5, log=print):
         if refused:
             raise CPUGraphError(f"ORT fused the rewritten graph back: {refused}")
         doc = json.load(open(mj_path, encoding="utf-8"))
-        _, dev = dev_seqs(model_dir, doc.get("max_len", 128))
-        check = dev[::7]
-        drift = batch_drift(tmp, check) if doc.get("batch_invariant") else None
-        if drift is not None and drift > 1e-5:
-            raise CPUGraphError(f"batch invariance lost: 1 vs 32 rows max |d| {drift:.2e}")
-        change = output_change(onnx_path, tmp, check)
+        check, drift, change, timed, (before, after) = verify_rewrite(
+            model_dir, doc, onnx_path, tmp, rounds, CPUGraphError)
         # the Gelu half alone must change no bit: the bias is added by the same float ops
         gelu_only = onnx.load(onnx_path)
         unfuse(gelu_only, ops=("BiasGelu",))
@@ -199,9 +214,6 @@ def cpu_graph(model_dir, version=None, rescore=True, rounds=5, log=print):
             os.remove(gelu_path)
         if not gelu_same:
             raise CPUGraphError("the BiasGelu rewrite changed the outputs")
-        rng = np.random.default_rng(0)
-        timed = [dev[i] for i in rng.choice(len(dev), min(512, len(dev)), replace=False)]
-        before, after = ms_per_pair([onnx_path, tmp], timed, rounds)
     except Exception:
         os.remove(tmp)
         raise

@@ -29,15 +29,6 @@ class FuseAttentionError(Exception):
     """The graph does not have the shape fuse_attention rewrites, or the rewrite did not hold."""
 
 
-def _maps(g):
-    prod = {o: n for n in g.node for o in n.output}
-    users = {}
-    for n in g.node:
-        for i in n.input:
-            users.setdefault(i, []).append(n)
-    return prod, users
-
-
 def _const(name, init, prod):
     """The value of an initializer or a Constant node's output; None otherwise."""
     from onnx import numpy_helper
@@ -151,9 +142,11 @@ def fuse(model, num_heads):
     """Rewrite every matched attention subgraph of model (in place) into QAttention; drop what
     only they used. Returns the number of layers fused."""
     from onnx import TensorProto, helper, numpy_helper
+
+    from .cpugraph import graph_maps
     g = model.graph
     init = {i.name: i for i in g.initializer}
-    prod, users = _maps(g)
+    prod, users = graph_maps(g)
     layers = []
     for sm in [n for n in g.node if n.op_type == "Softmax"]:
         layers.append(_layer(sm, prod, users, init, num_heads))
@@ -222,9 +215,8 @@ def fuse_attention(model_dir, num_heads=12, version=None, rescore=True, rounds=5
     the dev thresholds and rescore reference.jsonl. Records provenance.fused_attention."""
     import onnx
 
-    from .cpugraph import loaded_ops, ms_per_pair, output_change
-    from .ship import dev_seqs
-    from .staticq import batch_drift, stamp_model, write_manifest
+    from .cpugraph import loaded_ops, verify_rewrite
+    from .staticq import stamp_model, write_manifest
     t0 = time.time()
     onnx_path = os.path.join(model_dir, "model.onnx")
     doc = json.load(open(os.path.join(model_dir, "model.json"), encoding="utf-8"))
@@ -239,15 +231,8 @@ def fuse_attention(model_dir, num_heads=12, version=None, rescore=True, rounds=5
         if ops.get("QAttention", 0) != layers or ops.get("Softmax", 0):
             raise FuseAttentionError(f"ORT runs {ops.get('QAttention', 0)} QAttention and "
                                      f"{ops.get('Softmax', 0)} Softmax for {layers} layers")
-        _, dev = dev_seqs(model_dir, doc.get("max_len", 128))
-        check = dev[::7]
-        drift = batch_drift(tmp, check) if doc.get("batch_invariant") else None
-        if drift is not None and drift > 1e-5:
-            raise FuseAttentionError(f"batch invariance lost: 1 vs 32 rows max |d| {drift:.2e}")
-        change = output_change(onnx_path, tmp, check)
-        rng = np.random.default_rng(0)
-        timed = [dev[i] for i in rng.choice(len(dev), min(512, len(dev)), replace=False)]
-        before, after = ms_per_pair([onnx_path, tmp], timed, rounds)
+        _, drift, change, timed, (before, after) = verify_rewrite(
+            model_dir, doc, onnx_path, tmp, rounds, FuseAttentionError)
     except Exception:
         os.remove(tmp)
         raise

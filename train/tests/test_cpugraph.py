@@ -10,7 +10,7 @@ from qegate_train import cpugraph, staticq
 from qegate_train.export import export_all, ort_scores, ort_session
 
 from test_fusion import LAYERS, tiny_model
-from test_staticq import seqs_of
+from test_staticq import seqs_of, static_graph
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["per-tensor", "per-channel"])
@@ -18,13 +18,7 @@ def static_int8(tmp_path_factory, request):
     d = tmp_path_factory.mktemp("cpugraph")
     dyn, st = str(d / "int8.onnx"), str(d / "static.onnx")
     export_all(tiny_model("xlm-roberta"), dyn, 4, 32, quantize=True, per_channel=request.param)
-    rng = np.random.default_rng(0)
-    names, mins, maxs = staticq.calibrate(dyn, seqs_of(rng, rng.integers(3, 60, 100)))
-    m = onnx.load(dyn)
-    staticq.freeze_scales(m, names, *staticq.ranges(mins, maxs, 99.0))
-    staticq.float_head(m)
-    staticq.fuse_matmuls(m)
-    onnx.save(m, st)
+    onnx.save(static_graph(dyn), st)
     return st
 
 

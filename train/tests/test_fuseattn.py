@@ -12,7 +12,7 @@ from qegate_train import cpugraph, fuseattn, staticq
 from qegate_train.export import export_all, ort_scores, ort_session
 
 from test_fusion import LAYERS, tiny_model
-from test_staticq import seqs_of
+from test_staticq import seqs_of, static_graph
 
 HEADS = 4
 
@@ -23,12 +23,7 @@ def unfused_static(tmp_path_factory):
     dyn, st = str(d / "int8.onnx"), str(d / "static.onnx")
     export_all(tiny_model("xlm-roberta"), dyn, HEADS, 32, quantize=True, check_fused=False,
                classic=False)
-    rng = np.random.default_rng(0)
-    names, mins, maxs = staticq.calibrate(dyn, seqs_of(rng, rng.integers(3, 60, 100)))
-    m = onnx.load(dyn)
-    staticq.freeze_scales(m, names, *staticq.ranges(mins, maxs, 99.0))
-    staticq.float_head(m)
-    staticq.fuse_matmuls(m)
+    m = static_graph(dyn)
     cpugraph.unfuse(m)
     onnx.save(m, st)
     return st

@@ -23,6 +23,18 @@ def seqs_of(rng, lens):
     return [[0] + rng.integers(3, 120, n).tolist() + [2] for n in lens]
 
 
+def static_graph(dynamic_path, rows=100, seed=0):
+    """The recipe's static-int8 graph steps on a dynamic int8 export (calibrated on `rows`
+    random rows): fixed activation scales, fp32 head, fused MatMuls. Returns the ModelProto."""
+    rng = np.random.default_rng(seed)
+    names, mins, maxs = staticq.calibrate(dynamic_path, seqs_of(rng, rng.integers(3, 60, rows)))
+    m = onnx.load(dynamic_path)
+    staticq.freeze_scales(m, names, *staticq.ranges(mins, maxs, 99.0))
+    staticq.float_head(m)
+    staticq.fuse_matmuls(m)
+    return m
+
+
 def test_static_int8_is_batch_invariant(dynamic_int8, tmp_path):
     dynamic_int8, per_channel = dynamic_int8
     rng = np.random.default_rng(0)
