@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -45,7 +46,7 @@ func runningThreads(pid int) (int, error) {
 		if err != nil {
 			continue // the thread exited in between
 		}
-		if state, ok := threadState(b); ok && !bytes.ContainsRune([]byte("TtZX"), rune(state)) {
+		if state, ok := threadState(b); ok && strings.IndexByte("TtZX", state) < 0 {
 			n++
 		}
 	}

@@ -123,8 +123,9 @@ def quantize_int8(src, dst, per_channel=False):
     """int8 weights, activations quantized at run time (quantize_dynamic). per_channel: one
     weight scale per output column instead of one per tensor; QAttention's packed Q, K and V
     then no longer share one scale. For model 2.2.0's weights it brought the int8 outputs 2.6x
-    closer to the fp32 export's (mean |d| of the z output 0.187 -> 0.073 on dev) at the same
-    speed (docs/compression.md section 4); model 1.0.0 and the tier were built per tensor."""
+    closer to the fp32 export's (mean |d| of the z output 0.187 -> 0.073 on dev) for 3-5% more
+    time per pair (MatMulIntegerToFloat's per-column scaling; docs/compression.md section 4).
+    Model 1.0.0 and the tier were built per tensor."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     # fused com.microsoft ops defeat shape inference; their outputs are float

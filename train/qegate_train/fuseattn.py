@@ -163,10 +163,10 @@ def fuse(model, num_heads):
     for k, (walked, p) in enumerate(layers):
         drop.update(id(n) for n in walked)
         base = f"Attention_{k}"
-        for name, arr in ((f"{base}_qkv_weight", p["w"]), (f"{base}_qkv_weight_scale",
-                          p["w_scale"].astype(np.float32)),
+        for name, arr in ((f"{base}_qkv_weight", p["w"]),
+                          (f"{base}_qkv_weight_scale", p["w_scale"]),
                           (f"{base}_qkv_weight_zero_point", np.zeros(3 * p["hidden"], np.int8)),
-                          (f"{base}_qkv_bias", p["bias"].astype(np.float32))):
+                          (f"{base}_qkv_bias", p["bias"])):
             g.initializer.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
         new_nodes.append(helper.make_node(
             "QAttention",
